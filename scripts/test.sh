@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Full test suite of queue-metrics-adapter, from a fresh Debian/Ubuntu machine
+# that has only the Rust toolchain:
+#
+#     scripts/test.sh              # everything, in order
+#     scripts/test.sh clippy test  # only the named steps (see STEPS below)
+#
+# It installs what the tests need (redis-server; kubectl when a package for it
+# exists) only when missing, prints the tools' versions, then runs the steps
+# listed in STEPS, stopping at the first failure with a non-zero exit.
+# Safe to re-run: with everything installed it goes straight to cargo.
+#
+# Environment:
+#   QMA_NO_INSTALL=1   never install packages (fail if redis-server is missing)
+#   QMA_REQUIRE_REDIS  forced to 1: redis tests fail, not skip, without redis
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export QMA_REQUIRE_REDIS=1
+export DEBIAN_FRONTEND=noninteractive
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+log() { printf '\n==> %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() {
+    printf 'ERROR: %s\n' "$*" >&2
+    exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------------------
+# Installing system packages
+# ---------------------------------------------------------------------------
+
+# Runs a command as root: directly when root, else through sudo when present.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif have sudo; then
+        sudo env DEBIAN_FRONTEND=noninteractive "$@"
+    else
+        warn "not root and no sudo: cannot run: $*"
+        return 1
+    fi
+}
+
+APT_UPDATED=0
+apt_update_once() {
+    [ "$APT_UPDATED" -eq 1 ] && return 0
+    have apt-get || {
+        warn "apt-get not found: cannot install packages on this system"
+        return 1
+    }
+    log "apt-get update"
+    as_root apt-get update -q </dev/null && APT_UPDATED=1
+}
+
+apt_install() {
+    apt_update_once || return 1
+    log "apt-get install $*"
+    as_root apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=300 "$@" </dev/null
+}
+
+# True when apt knows an installable version of package $1.
+# (Output captured first: `cmd | grep -q` can fail under pipefail when grep
+# exits early and cmd gets SIGPIPE.)
+apt_has_candidate() {
+    local policy
+    policy="$(apt-cache policy "$1" 2>/dev/null || true)"
+    grep -Eq 'Candidate: [^(]' <<<"$policy"
+}
+
+install_allowed() {
+    [ "${QMA_NO_INSTALL:-0}" != 1 ]
+}
+
+# redis-server (and redis-cli): required. Tests start their own servers.
+ensure_redis() {
+    if have redis-server && redis-server --version >/dev/null 2>&1 && have redis-cli; then
+        return 0
+    fi
+    install_allowed || die "redis-server/redis-cli missing and QMA_NO_INSTALL=1"
+    apt_install redis-server || die "could not install redis-server (package redis-server)"
+    hash -r
+    redis-server --version >/dev/null 2>&1 ||
+        die "redis-server was installed but 'redis-server --version' does not work"
+    have redis-cli || die "redis-cli missing after installing redis-server"
+}
+
+# kubectl: optional. Tests that need it skip themselves, loudly, without it.
+ensure_kubectl() {
+    have kubectl && return 0
+    install_allowed || return 0
+    if apt_update_once && apt_has_candidate kubernetes-client; then
+        apt_install kubernetes-client || warn "installing kubernetes-client failed"
+        hash -r
+    else
+        warn "no kubernetes-client package available: kubectl stays missing"
+    fi
+    return 0
+}
+
+print_versions() {
+    log "tool versions"
+    local t
+    for t in cargo rustc; do
+        printf '%-14s %s\n' "$t:" "$("$t" --version)"
+    done
+    printf '%-14s %s\n' "rustfmt:" "$(cargo fmt --version 2>&1 || echo 'NOT available')"
+    printf '%-14s %s\n' "clippy:" "$(cargo clippy --version 2>&1 || echo 'NOT available')"
+    printf '%-14s %s\n' "cargo-nextest:" "$(cargo nextest --version 2>/dev/null | head -n1 || echo 'NOT available')"
+    printf '%-14s %s\n' "redis-server:" "$(redis-server --version)"
+    printf '%-14s %s\n' "redis-cli:" "$(redis-cli --version)"
+    if have kubectl; then
+        local kv
+        kv="$(timeout 20 kubectl version --client 2>/dev/null | head -n1 || true)"
+        printf '%-14s %s\n' "kubectl:" "available at $(command -v kubectl) (${kv:-version unknown})"
+    else
+        printf '%-14s %s\n' "kubectl:" "NOT available: tests that need kubectl will SKIP"
+        warn "kubectl NOT available: tests that need kubectl will SKIP"
+    fi
+}
+
+# True when the package has a library target (doctests exist only for those).
+has_lib_target() {
+    local meta
+    meta="$(cargo metadata --no-deps --format-version 1 --locked)" ||
+        die "cargo metadata failed"
+    grep -Eq '"kind":\[[^]]*"(lib|rlib|dylib|proc-macro)"' <<<"$meta"
+}
+
+# ---------------------------------------------------------------------------
+# Steps. Each step_NAME is one check; STEPS below lists which run, in order.
+# ---------------------------------------------------------------------------
+
+step_fmt() {
+    cargo fmt --all -- --check
+}
+
+step_clippy() {
+    cargo clippy --all-targets --locked -- -D warnings
+}
+
+# Unit and integration tests; redis tests start their own redis-server
+# instances on free ports (tests/support/redis_server.rs).
+step_test() {
+    cargo test --locked --all-targets
+}
+
+step_doctest() {
+    if has_lib_target; then
+        cargo test --locked --doc
+    else
+        echo "no library target: no doctests to run (step skipped)"
+    fi
+}
+
+# ===========================================================================
+# THE SUITE, in order. To add a check: write a step_NAME function above and
+# add NAME to this list (e.g. an end-to-end step using kubectl).
+# ===========================================================================
+STEPS=(
+    fmt     # formatting
+    clippy  # lints, warnings are errors
+    test    # unit + integration tests (all targets)
+    doctest # documentation tests
+)
+
+CURRENT_STEP=""
+STEP_STARTED=0
+on_exit() {
+    local rc=$?
+    if [ "$rc" -ne 0 ]; then
+        if [ -n "$CURRENT_STEP" ]; then
+            printf '\nFAILED: step %s (exit %d) after %ds\n' \
+                "$CURRENT_STEP" "$rc" "$((SECONDS - STEP_STARTED))" >&2
+        else
+            printf '\nFAILED before any step ran (exit %d)\n' "$rc" >&2
+        fi
+    fi
+}
+trap on_exit EXIT
+
+main() {
+    local selected=("$@")
+    [ "${#selected[@]}" -gt 0 ] || selected=("${STEPS[@]}")
+    local s
+    for s in "${selected[@]}"; do
+        declare -F "step_$s" >/dev/null ||
+            die "unknown step '$s' (known: ${STEPS[*]})"
+    done
+
+    log "setup"
+    ensure_redis
+    ensure_kubectl
+    print_versions
+
+    local summary=()
+    for s in "${selected[@]}"; do
+        log "step: $s"
+        CURRENT_STEP=$s
+        STEP_STARTED=$SECONDS
+        # Called plainly (not under `if`/`||`) so that `set -e` applies inside
+        # the step: its first failing command ends the run (see on_exit).
+        "step_$s"
+        CURRENT_STEP=""
+        summary+=("$(printf '  %-10s ok  %4ds' "$s" "$((SECONDS - STEP_STARTED))")")
+    done
+
+    log "all steps passed"
+    printf '%s\n' "${summary[@]}"
+}
+
+main "$@"

@@ -1,0 +1,341 @@
+//! The `external.metrics.k8s.io/v1beta1` API, answered from the store.
+//!
+//! Routing is done by hand over the decoded path so that every answer,
+//! including a malformed path or query, is either a document or a
+//! Kubernetes `Status` ([`status::ApiError`]), and so that request metrics are
+//! labelled by route template. Nothing here touches Redis: a metric request
+//! is an index lookup, a few atomic loads and one JSON serialisation.
+//!
+//! The metric request follows what the HPA controller's external metrics
+//! client sends (`k8s.io/metrics/pkg/client/external_metrics`):
+//! `GET /apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}?labelSelector=...`
+//! and the answer is an `ExternalMetricValueList`
+//! (`k8s.io/metrics/pkg/apis/external_metrics/v1beta1/types.go`).
+
+pub mod discovery;
+pub mod quantity;
+pub mod selector;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::config::is_dns1123_label;
+use crate::store::{Metric, Store, now_ms};
+use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
+use discovery::{AGGREGATED_V2, AGGREGATED_V2BETA1, DiscoveryFormat, Documents};
+use selector::Selector;
+use status::ApiError;
+
+/// The API group served.
+pub const GROUP: &str = "external.metrics.k8s.io";
+/// The version served.
+pub const VERSION: &str = "v1beta1";
+/// `group/version`.
+pub const GROUP_VERSION: &str = "external.metrics.k8s.io/v1beta1";
+
+/// Route templates, used as the `path` label of request metrics.
+mod route {
+    pub const APIS: &str = "/apis";
+    pub const GROUP: &str = "/apis/external.metrics.k8s.io";
+    pub const VERSION: &str = "/apis/external.metrics.k8s.io/v1beta1";
+    pub const METRIC: &str =
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}";
+    pub const OPENAPI_V2: &str = "/openapi/v2";
+    pub const OPENAPI_V3: &str = "/openapi/v3";
+    pub const OPENAPI_V3_GROUP: &str = "/openapi/v3/apis/external.metrics.k8s.io/v1beta1";
+    pub const VERSION_INFO: &str = "/version";
+    pub const HEALTH: &str = "/{livez,readyz,healthz}";
+    pub const OTHER: &str = "other";
+}
+
+/// What the API handlers share.
+pub struct ApiState {
+    /// Latest values.
+    pub store: Arc<Store>,
+    /// Pre-rendered discovery and OpenAPI documents.
+    pub docs: Documents,
+    /// Request metrics.
+    pub metrics: Arc<ApiMetrics>,
+}
+
+impl ApiState {
+    /// State for a store; documents list the metrics the store serves.
+    pub fn new(store: Arc<Store>, metrics: Arc<ApiMetrics>) -> ApiState {
+        let docs = Documents::new(&store.served_metrics);
+        ApiState {
+            store,
+            docs,
+            metrics,
+        }
+    }
+}
+
+/// The HTTPS API router.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let started = Instant::now();
+    let (route, result) = state.respond(req.method(), req.uri(), req.headers());
+    let resp = result.unwrap_or_else(IntoResponse::into_response);
+    let m = &state.metrics;
+    m.requests
+        .get_or_create(&RequestLabels {
+            path: route.to_string(),
+            code: resp.status().as_u16(),
+        })
+        .inc();
+    m.duration
+        .get_or_create(&PathLabels {
+            path: route.to_string(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+fn json(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+impl ApiState {
+    /// Routes one request; returns the route template and the answer.
+    pub fn respond(
+        &self,
+        method: &Method,
+        uri: &axum::http::Uri,
+        headers: &HeaderMap,
+    ) -> (&'static str, Result<Response, ApiError>) {
+        let path = uri.path();
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let route = match segments.as_slice() {
+            ["apis"] => route::APIS,
+            ["apis", GROUP] => route::GROUP,
+            ["apis", GROUP, VERSION] => route::VERSION,
+            ["apis", GROUP, VERSION, "namespaces", _, _] => route::METRIC,
+            ["openapi", "v2"] => route::OPENAPI_V2,
+            ["openapi", "v3"] => route::OPENAPI_V3,
+            ["openapi", "v3", "apis", GROUP, VERSION] => route::OPENAPI_V3_GROUP,
+            ["version"] => route::VERSION_INFO,
+            ["livez" | "readyz" | "healthz"] => route::HEALTH,
+            _ => route::OTHER,
+        };
+        if route == route::OTHER {
+            return (route, Err(ApiError::PathNotFound));
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return (route, Err(ApiError::MethodNotAllowed));
+        }
+        let d = &self.docs;
+        let result = match route {
+            route::APIS => Ok(
+                match discovery::negotiate(header_str(headers, header::ACCEPT)) {
+                    DiscoveryFormat::AggregatedV2 => json(d.aggregated_v2.clone(), AGGREGATED_V2),
+                    DiscoveryFormat::AggregatedV2Beta1 => {
+                        json(d.aggregated_v2beta1.clone(), AGGREGATED_V2BETA1)
+                    }
+                    DiscoveryFormat::Plain => json(d.group_list.clone(), "application/json"),
+                },
+            ),
+            route::GROUP => Ok(json(d.group.clone(), "application/json")),
+            route::VERSION => Ok(json(d.resource_list.clone(), "application/json")),
+            route::OPENAPI_V2 => Ok(cached(headers, &d.openapi_v2, &d.openapi_v2_etag)),
+            route::OPENAPI_V3 => Ok(json(d.openapi_v3_root.clone(), "application/json")),
+            route::OPENAPI_V3_GROUP => Ok(cached(headers, &d.openapi_v3_group, &d.openapi_v3_etag)),
+            route::VERSION_INFO => Ok(json(d.version.clone(), "application/json")),
+            route::HEALTH => Ok((StatusCode::OK, "ok").into_response()),
+            _ => {
+                // route::METRIC; the slice pattern above guarantees 6 segments.
+                let (ns, metric) = (segments[4], segments[5]);
+                self.metric(ns, metric, uri.query())
+                    .map(|body| json(body, "application/json"))
+            }
+        };
+        (route, result)
+    }
+
+    /// `GET .../namespaces/{ns}/{metric}?labelSelector=...`: the serialised list.
+    pub fn metric(
+        &self,
+        namespace: &str,
+        metric: &str,
+        query: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        if !is_dns1123_label(namespace) {
+            return Err(ApiError::BadRequest(format!(
+                "invalid namespace {namespace:?}: must be a DNS-1123 label"
+            )));
+        }
+        if !valid_metric_name(metric) {
+            return Err(ApiError::BadRequest(format!(
+                "invalid metric name {metric:?}"
+            )));
+        }
+        let not_found = || ApiError::MetricNotFound {
+            metric: metric.to_string(),
+            namespace: namespace.to_string(),
+        };
+        // client-go lowercases metric names in the path; accept any case.
+        let m = Metric::from_name(&metric.to_ascii_lowercase()).ok_or_else(not_found)?;
+        let visible = self.store.visible(namespace, m);
+        if visible.is_empty() {
+            return Err(not_found());
+        }
+        let selector = match query.and_then(label_selector) {
+            None => Selector::everything(),
+            Some(s) => Selector::parse(&s)
+                .map_err(|e| ApiError::BadRequest(format!("invalid labelSelector {s:?}: {e}")))?,
+        };
+
+        let now = now_ms();
+        let limit = self.store.max_staleness;
+        let mut items = Vec::new();
+        for &i in visible {
+            let s = &self.store.series[i];
+            if !selector.matches(|k| s.label(k)) {
+                continue;
+            }
+            let queue = &self.store.queue_names[s.queue];
+            let Some((value, at)) = s.sample() else {
+                let why = self.store.queue_status[s.queue]
+                    .error()
+                    .map_or_else(|| "not read yet".to_string(), |e| e.to_string());
+                return Err(ApiError::Unavailable(format!(
+                    "no data for queue {queue:?} yet: {why}"
+                )));
+            };
+            let age = Duration::from_millis(now.saturating_sub(at));
+            if age > limit {
+                let why = self.store.queue_status[s.queue]
+                    .error()
+                    .map_or_else(String::new, |e| format!("; last error: {e}"));
+                return Err(ApiError::Unavailable(format!(
+                    "data for queue {queue:?} is {:.1}s old, older than the {}s staleness limit{why}",
+                    age.as_secs_f64(),
+                    limit.as_secs_f64()
+                )));
+            }
+            let Some(value) = quantity::format(value) else {
+                return Err(ApiError::Unavailable(format!(
+                    "queue {queue:?} has no finite value"
+                )));
+            };
+            self.metrics.data_age.observe(age.as_secs_f64());
+            items.push(Item {
+                metric_name: m.name(),
+                metric_labels: Labels(&s.labels),
+                timestamp: humantime::format_rfc3339_seconds(
+                    UNIX_EPOCH + Duration::from_millis(at),
+                )
+                .to_string(),
+                value,
+            });
+        }
+        self.metrics
+            .series_served
+            .get_or_create(&MetricLabels {
+                metric: m.name().to_string(),
+            })
+            .inc_by(items.len() as u64);
+        serde_json::to_vec(&List {
+            kind: "ExternalMetricValueList",
+            api_version: GROUP_VERSION,
+            metadata: EmptyMeta {},
+            items,
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+/// The first `labelSelector` query parameter, decoded.
+fn label_selector(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "labelSelector")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Path segment names as `k8s.io/apimachinery/pkg/api/validation/path.IsValidPathSegmentName`
+/// allows them, narrowed to what a metric name can be.
+fn valid_metric_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':'))
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A document with an ETag, answering `If-None-Match` with 304.
+fn cached(headers: &HeaderMap, body: &[u8], etag: &str) -> Response {
+    let quoted = format!("\"{etag}\"");
+    if header_str(headers, header::IF_NONE_MATCH)
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == quoted))
+    {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&quoted) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        return resp;
+    }
+    let mut resp = json(body.to_vec(), "application/json");
+    if let Ok(v) = HeaderValue::from_str(&quoted) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+// Wire types of `external.metrics.k8s.io/v1beta1`, borrowed from the store.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    metadata: EmptyMeta,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct EmptyMeta {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Item<'a> {
+    metric_name: &'static str,
+    metric_labels: Labels<'a>,
+    timestamp: String,
+    value: String,
+}
+
+struct Labels<'a>(&'a [(String, String)]);
+
+impl Serialize for Labels<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}

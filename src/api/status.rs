@@ -1,0 +1,148 @@
+//! Every error a client can cause, as a Kubernetes `Status` object.
+//!
+//! The aggregator and client-go decode non-2xx bodies as `meta/v1 Status`
+//! (`k8s.io/apimachinery/pkg/api/errors`), so no handler ever answers with a
+//! bare code: each [`ApiError`] variant maps to the reason and code that
+//! apimachinery's `errors.New*` constructors use.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
+
+use super::GROUP;
+
+/// An API request that cannot be answered with data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Unknown metric, or a metric not visible to the namespace (the two are
+    /// deliberately indistinguishable). 404 NotFound.
+    #[error("external metric {metric:?} not found for namespace {namespace:?}")]
+    MetricNotFound {
+        /// Requested metric name.
+        metric: String,
+        /// Requested namespace.
+        namespace: String,
+    },
+    /// No route for this path. 404 NotFound.
+    #[error("the server could not find the requested resource")]
+    PathNotFound,
+    /// Malformed label selector, namespace or metric name. 400 BadRequest.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Only GET (and HEAD) are served. 405 MethodNotAllowed.
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
+    /// Data not yet read or older than the staleness limit, or a source is failing. 503 ServiceUnavailable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Credentials missing or not verified. 401 Unauthorized.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// Authenticated but not allowed. 403 Forbidden.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A bug; answered as a Status rather than a bare 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// HTTP status code.
+    pub fn code(&self) -> StatusCode {
+        match self {
+            ApiError::MetricNotFound { .. } | ApiError::PathNotFound => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// `metav1.StatusReason`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::MetricNotFound { .. } | ApiError::PathNotFound => "NotFound",
+            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::MethodNotAllowed => "MethodNotAllowed",
+            ApiError::Unavailable(_) => "ServiceUnavailable",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// The Status object.
+    pub fn status(&self) -> Status {
+        let details = match self {
+            ApiError::MetricNotFound { metric, .. } => Some(StatusDetails {
+                name: Some(metric.clone()),
+                group: Some(GROUP.to_string()),
+                kind: Some(metric.clone()),
+                ..StatusDetails::default()
+            }),
+            _ => None,
+        };
+        Status {
+            code: Some(i32::from(self.code().as_u16())),
+            details,
+            message: Some(self.to_string()),
+            metadata: Default::default(),
+            reason: Some(self.reason().to_string()),
+            status: Some("Failure".to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.status()).unwrap_or_else(|_| b"{}".to_vec());
+        let mut resp = (self.code(), body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_status_shape() {
+        let e = ApiError::MetricNotFound {
+            metric: "queue_depth".into(),
+            namespace: "ns".into(),
+        };
+        let v = serde_json::to_value(e.status()).unwrap();
+        assert_eq!(v["kind"], "Status");
+        assert_eq!(v["apiVersion"], "v1");
+        assert_eq!(v["status"], "Failure");
+        assert_eq!(v["reason"], "NotFound");
+        assert_eq!(v["code"], 404);
+        assert_eq!(v["details"]["group"], "external.metrics.k8s.io");
+        assert_eq!(
+            v["message"],
+            "external metric \"queue_depth\" not found for namespace \"ns\""
+        );
+    }
+
+    #[test]
+    fn codes_and_reasons() {
+        for (e, code, reason) in [
+            (ApiError::BadRequest("x".into()), 400, "BadRequest"),
+            (ApiError::Unavailable("x".into()), 503, "ServiceUnavailable"),
+            (ApiError::Unauthorized, 401, "Unauthorized"),
+            (ApiError::Forbidden("x".into()), 403, "Forbidden"),
+            (ApiError::MethodNotAllowed, 405, "MethodNotAllowed"),
+            (ApiError::PathNotFound, 404, "NotFound"),
+        ] {
+            let s = e.status();
+            assert_eq!(s.code, Some(code));
+            assert_eq!(s.reason.as_deref(), Some(reason));
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! Polling Redis: one task per endpoint, one managed connection, every queue
+//! read each interval in one or two pipelined round trips.
+//!
+//! ```text
+//!  every poll_interval             every scan_interval
+//!  ┌────────────────────────┐      ┌─────────────────────────────┐
+//!  │ phase 1: one pipeline  │      │ SCAN MATCH pattern TYPE t   │
+//!  │ (LLEN, ZCOUNT, XLEN,   │      │ for each glob queue → keys  │
+//!  │  XINFO GROUPS, ...)    │      └─────────────────────────────┘
+//!  │ phase 2: one pipeline  │
+//!  │ (XRANGE after groups'  │ ──► Store (atomics) ──► API
+//!  │  last-delivered-id)    │
+//!  └────────────────────────┘
+//! ```
+//!
+//! The connection is a `redis::aio::ConnectionManager`, which reconnects by
+//! itself; while Redis is away every queue of the endpoint records the error
+//! and keeps its last value, which the API refuses once it is older than
+//! `max_staleness`.
+
+pub mod read;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Pipeline, Value};
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, Endpoint, KeySource, Queue, QueueKind};
+use crate::store::{Metric, Store, now_ms};
+use crate::telemetry::{EndpointLabels, PollMetrics, QueueLabels};
+use read::{Continuation, ReadError, Reading, Step};
+
+/// Result type of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why an endpoint could not be polled.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The endpoint's URL or credentials were rejected by the client library.
+    #[error("redis endpoint {endpoint}: invalid connection settings: {source}")]
+    Settings {
+        /// Endpoint name.
+        endpoint: String,
+        /// Client error.
+        source: redis::RedisError,
+    },
+    /// The server could not be reached or the round trip failed.
+    #[error("redis endpoint {endpoint} unreachable: {source}")]
+    Unreachable {
+        /// Endpoint name.
+        endpoint: String,
+        /// Client error.
+        source: redis::RedisError,
+    },
+}
+
+/// Most keys one glob pattern may expand to; more are ignored with a warning.
+const MAX_PATTERN_KEYS: usize = 100_000;
+
+/// Polls one Redis endpoint into the store.
+pub struct Poller {
+    endpoint_index: usize,
+    endpoint: Endpoint,
+    /// (config index, queue) of every queue on this endpoint.
+    queues: Vec<(usize, Queue)>,
+    store: Arc<Store>,
+    metrics: Arc<PollMetrics>,
+    conn: ConnectionManager,
+    /// Keys of each glob queue (by config index) from the last SCAN.
+    pattern_keys: HashMap<usize, Vec<String>>,
+    last_scan: Option<Instant>,
+    scan_interval: Duration,
+    /// Whether the previous poll reached Redis (log only on changes).
+    reachable: bool,
+}
+
+/// Outcome of one poll, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollReport {
+    /// Pipelined round trips used for reading (SCANs not included).
+    pub round_trips: u32,
+    /// Queues whose read failed.
+    pub failed_queues: usize,
+}
+
+impl Poller {
+    /// One poller per endpoint of `config`.
+    pub fn for_config(
+        config: &Config,
+        store: &Arc<Store>,
+        metrics: &Arc<PollMetrics>,
+    ) -> Result<Vec<Poller>> {
+        config
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let queues = config
+                    .queues
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.endpoint == i)
+                    .map(|(qi, q)| (qi, q.clone()))
+                    .collect();
+                Poller::new(
+                    i,
+                    e.clone(),
+                    queues,
+                    config.scan_interval,
+                    store.clone(),
+                    metrics.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn new(
+        endpoint_index: usize,
+        endpoint: Endpoint,
+        queues: Vec<(usize, Queue)>,
+        scan_interval: Duration,
+        store: Arc<Store>,
+        metrics: Arc<PollMetrics>,
+    ) -> Result<Poller> {
+        let settings = |source| Error::Settings {
+            endpoint: endpoint.name.clone(),
+            source,
+        };
+        let mut info = redis::IntoConnectionInfo::into_connection_info(endpoint.url.as_str())
+            .map_err(settings)?;
+        let mut redis_info = info.redis_settings().clone();
+        if let Some(u) = &endpoint.username {
+            redis_info = redis_info.set_username(u);
+        }
+        if let Some(p) = &endpoint.password {
+            redis_info = redis_info.set_password(p.expose());
+        }
+        info = info.set_redis_settings(redis_info);
+        let client = Client::open(info).map_err(settings)?;
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(endpoint.timeout))
+            .set_response_timeout(Some(endpoint.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(2));
+        let conn = ConnectionManager::new_lazy_with_config(client, cfg).map_err(settings)?;
+        Ok(Poller {
+            endpoint_index,
+            endpoint,
+            queues,
+            store,
+            metrics,
+            conn,
+            pattern_keys: HashMap::new(),
+            last_scan: None,
+            scan_interval,
+            reachable: true,
+        })
+    }
+
+    /// Polls every `interval` until the task is dropped.
+    pub async fn run(mut self, interval: Duration) {
+        info!(endpoint = %self.endpoint.name, url = %self.endpoint.url, queues = self.queues.len(), "polling redis");
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.poll_once().await;
+        }
+    }
+
+    /// Refreshes glob patterns if due, then reads every queue once.
+    pub async fn poll_once(&mut self) -> PollReport {
+        let started = Instant::now();
+        if self
+            .last_scan
+            .is_none_or(|t| t.elapsed() >= self.scan_interval)
+        {
+            self.scan_patterns().await;
+        }
+        let report = match self.read_all().await {
+            Ok(report) => {
+                if !self.reachable {
+                    info!(endpoint = %self.endpoint.name, "redis reachable again");
+                    self.reachable = true;
+                }
+                self.store.mark_ready(self.endpoint_index);
+                report
+            }
+            Err(e) => {
+                if self.reachable {
+                    warn!(error = %e, "poll failed; serving last values until they are older than max_staleness");
+                    self.reachable = false;
+                }
+                let reason: Arc<str> = Arc::from(e.to_string());
+                for (qi, q) in &self.queues {
+                    self.store.queue_status[*qi].set_error(Some(reason.clone()));
+                    self.metrics.error(&q.name, "unreachable");
+                }
+                PollReport {
+                    round_trips: 0,
+                    failed_queues: self.queues.len(),
+                }
+            }
+        };
+        let labels = EndpointLabels {
+            endpoint: self.endpoint.name.clone(),
+        };
+        self.metrics
+            .duration
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .round_trips
+            .get_or_create(&labels)
+            .set(report.round_trips.into());
+        report
+    }
+
+    /// Expands every glob pattern with SCAN (never KEYS), filtered by the queue's type.
+    async fn scan_patterns(&mut self) {
+        self.last_scan = Some(Instant::now());
+        for (qi, q) in &self.queues {
+            let KeySource::Pattern(pattern) = &q.source else {
+                continue;
+            };
+            match scan(&mut self.conn, pattern, q.kind.type_name()).await {
+                Ok(mut keys) => {
+                    if keys.len() > MAX_PATTERN_KEYS {
+                        warn!(queue = %q.name, matched = keys.len(), max = MAX_PATTERN_KEYS, "pattern matches too many keys; ignoring the rest");
+                        keys.truncate(MAX_PATTERN_KEYS);
+                    }
+                    debug!(queue = %q.name, keys = keys.len(), "pattern scanned");
+                    self.metrics
+                        .pattern_keys
+                        .get_or_create(&QueueLabels {
+                            queue: q.name.clone(),
+                        })
+                        .set(keys.len() as i64);
+                    self.pattern_keys.insert(*qi, keys);
+                }
+                Err(e) => {
+                    // Keep the previous expansion; the read itself will report unreachability.
+                    debug!(queue = %q.name, error = %e, "pattern scan failed");
+                    self.metrics.error(&q.name, "scan");
+                    self.last_scan = None;
+                }
+            }
+        }
+    }
+
+    /// Reads every queue: phase 1 for all keys, phase 2 for streams that need it.
+    async fn read_all(&mut self) -> Result<PollReport> {
+        let now_ms = now_ms();
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        // (queue position, key, first reply index, reply count) per key.
+        let mut plan = Vec::new();
+        let mut n = 0;
+        for (pos, (qi, q)) in self.queues.iter().enumerate() {
+            let now_score = match q.kind {
+                QueueKind::Zset { unit: Some(u), .. } => now_ms as f64 / 1000.0 / u.seconds(),
+                _ => 0.0,
+            };
+            for key in keys(&self.pattern_keys, *qi, q) {
+                let cmds = read::phase1(&q.kind, key, now_score);
+                let count = cmds.len();
+                for c in cmds {
+                    pipe.add_command(c);
+                }
+                plan.push((pos, key.as_str(), n, count));
+                n += count;
+            }
+        }
+        let mut round_trips = 0;
+        let replies: Vec<Value> = if n == 0 {
+            Vec::new()
+        } else {
+            round_trips += 1;
+            query(&mut self.conn, &self.endpoint.name, &pipe).await?
+        };
+        let read_at = now_ms_after(now_ms);
+
+        let mut totals: Vec<Result<Reading, ReadError>> =
+            vec![Ok(Reading::default()); self.queues.len()];
+        let mut more: Vec<(usize, Continuation)> = Vec::new();
+        for (pos, key, start, count) in plan {
+            if totals[pos].is_err() {
+                continue;
+            }
+            let slice = replies.get(start..start + count).unwrap_or(&[]);
+            match read::interpret1(&self.queues[pos].1.kind, key, slice) {
+                Ok(Step::Done(r)) => add(&mut totals[pos], &r),
+                Ok(Step::More(c)) => more.push((pos, c)),
+                Err(e) => totals[pos] = Err(e),
+            }
+        }
+        if !more.is_empty() {
+            let mut pipe2 = redis::pipe();
+            pipe2.ignore_errors();
+            for (_, c) in &more {
+                pipe2.add_command(c.command());
+            }
+            round_trips += 1;
+            let replies2 = query(&mut self.conn, &self.endpoint.name, &pipe2).await?;
+            for ((pos, c), reply) in more
+                .into_iter()
+                .zip(replies2.iter().chain(std::iter::repeat(&Value::Nil)))
+            {
+                if totals[pos].is_err() {
+                    continue;
+                }
+                match c.finish(reply) {
+                    Ok(r) => add(&mut totals[pos], &r),
+                    Err(e) => totals[pos] = Err(e),
+                }
+            }
+        }
+
+        let mut failed = 0;
+        for ((qi, q), total) in self.queues.iter().zip(totals) {
+            match total {
+                Ok(r) => self.record(*qi, q, &r, read_at),
+                Err(e) => {
+                    failed += 1;
+                    debug!(queue = %q.name, error = %e, "queue read failed");
+                    self.metrics.error(&q.name, e.reason());
+                    self.store.queue_status[*qi]
+                        .set_error(Some(Arc::from(format!("queue {}: {e}", q.name))));
+                }
+            }
+        }
+        Ok(PollReport {
+            round_trips,
+            failed_queues: failed,
+        })
+    }
+
+    fn record(&self, qi: usize, q: &Queue, r: &Reading, read_at: u64) {
+        let s = &self.store;
+        if let Some(series) = s.queue_series(qi, Metric::QueueDepth) {
+            series.set(r.depth, read_at);
+        }
+        if let Some(series) = s.queue_series(qi, Metric::QueuePending) {
+            series.set(r.pending, read_at);
+        }
+        if let Some(series) = s.queue_series(qi, Metric::QueueOldestAge) {
+            let age = r
+                .oldest_ms
+                .map_or(0.0, |t| read_at.saturating_sub(t) as f64 / 1000.0);
+            series.set(age, read_at);
+        }
+        if r.truncated {
+            self.metrics
+                .lag_truncated
+                .get_or_create(&QueueLabels {
+                    queue: q.name.clone(),
+                })
+                .inc();
+        }
+        s.queue_status[qi].set_error(None);
+    }
+}
+
+/// The keys a queue reads this poll: its key, or its pattern's last expansion.
+fn keys<'a>(
+    pattern_keys: &'a HashMap<usize, Vec<String>>,
+    qi: usize,
+    q: &'a Queue,
+) -> &'a [String] {
+    match &q.source {
+        KeySource::Key(k) => std::slice::from_ref(k),
+        KeySource::Pattern(_) => pattern_keys.get(&qi).map_or(&[], Vec::as_slice),
+    }
+}
+
+/// Sends one pipeline; per-command errors come back as `Value::ServerError`.
+async fn query(
+    conn: &mut ConnectionManager,
+    endpoint: &str,
+    pipe: &Pipeline,
+) -> Result<Vec<Value>> {
+    pipe.query_async(conn)
+        .await
+        .map_err(|source| Error::Unreachable {
+            endpoint: endpoint.to_string(),
+            source,
+        })
+}
+
+fn add(total: &mut Result<Reading, ReadError>, r: &Reading) {
+    if let Ok(t) = total {
+        t.add(r);
+    }
+}
+
+/// The read time: now, but never before the poll started.
+fn now_ms_after(start: u64) -> u64 {
+    now_ms().max(start)
+}
+
+/// All keys matching `pattern` of Redis type `ty`, deduplicated (SCAN may repeat keys).
+async fn scan(
+    conn: &mut ConnectionManager,
+    pattern: &str,
+    ty: &str,
+) -> redis::RedisResult<Vec<String>> {
+    let mut cursor: u64 = 0;
+    let mut keys = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .arg("TYPE")
+            .arg(ty)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        cursor = next;
+        if cursor == 0 || keys.len() > MAX_PATTERN_KEYS {
+            break;
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
+}
