@@ -239,10 +239,7 @@ pub fn interpret1(kind: &QueueKind, key: &str, replies: &[Value]) -> Result<Step
                 .map(|v| ctx.int(v, "XPENDING"))
                 .transpose()?
                 .unwrap_or(0);
-            let oldest_pending_ms = summary
-                .get(1)
-                .and_then(string)
-                .and_then(|id| id_ms(&id));
+            let oldest_pending_ms = summary.get(1).and_then(string).and_then(|id| id_ms(&id));
             let after = next_id(&info.last_delivered).ok_or_else(|| ReadError::Protocol {
                 key: key.to_string(),
                 command: "XINFO GROUPS",
