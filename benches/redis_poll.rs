@@ -1,0 +1,2 @@
+//! Placeholder; see docs/PERFORMANCE.md.
+fn main() {}
