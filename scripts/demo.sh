@@ -54,7 +54,7 @@ R RPUSH agent:globex:queue t1
 
 echo "==> adapter: API https://127.0.0.1:$API_PORT, admin http://127.0.0.1:$ADMIN_PORT"
 RUST_LOG=${RUST_LOG:-info} "$BIN" serve --config "$WORK/config.yaml" \
-  --secure-listen "127.0.0.1:$API_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" 2>"$WORK/adapter.log" &
+  --secure-listen "127.0.0.1:$API_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --auth-mode disabled 2>"$WORK/adapter.log" &
 PIDS+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
 

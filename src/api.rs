@@ -28,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use crate::auth::Auth;
+use crate::auth::authn::PeerCerts;
 use crate::config::is_dns1123_label;
 use crate::store::{Metric, Store, now_ms};
 use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
@@ -65,16 +67,19 @@ pub struct ApiState {
     pub docs: Documents,
     /// Request metrics.
     pub metrics: Arc<ApiMetrics>,
+    /// Delegated authn/authz; `None` when disabled (development).
+    pub auth: Option<Arc<Auth>>,
 }
 
 impl ApiState {
     /// State for a store; documents list the metrics the store serves.
-    pub fn new(store: Arc<Store>, metrics: Arc<ApiMetrics>) -> ApiState {
+    pub fn new(store: Arc<Store>, metrics: Arc<ApiMetrics>, auth: Option<Arc<Auth>>) -> ApiState {
         let docs = Documents::new(&store.served_metrics);
         ApiState {
             store,
             docs,
             metrics,
+            auth,
         }
     }
 }
@@ -86,7 +91,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
 
 async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let started = Instant::now();
-    let (route, result) = state.respond(req.method(), req.uri(), req.headers());
+    let (parts, _body) = req.into_parts();
+    let (route, result) = match state.check(&parts).await {
+        Ok(()) => state.respond(&parts.method, &parts.uri, &parts.headers),
+        Err(e) => (route_template(&segments(parts.uri.path())), Err(e)),
+    };
     let resp = result.unwrap_or_else(IntoResponse::into_response);
     let m = &state.metrics;
     m.requests
@@ -110,7 +119,49 @@ fn json(body: Vec<u8>, content_type: &'static str) -> Response {
     resp
 }
 
+/// The path's segments after the leading `/`, ignoring a trailing `/`.
+fn segments(path: &str) -> Vec<&str> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    path.split('/').skip(1).collect()
+}
+
+/// The route template a path falls under.
+fn route_template(segments: &[&str]) -> &'static str {
+    match segments {
+        ["apis"] => route::APIS,
+        ["apis", GROUP] => route::GROUP,
+        ["apis", GROUP, VERSION] => route::VERSION,
+        ["apis", GROUP, VERSION, "namespaces", _, _] => route::METRIC,
+        ["openapi", "v2"] => route::OPENAPI_V2,
+        ["openapi", "v3"] => route::OPENAPI_V3,
+        ["openapi", "v3", "apis", GROUP, VERSION] => route::OPENAPI_V3_GROUP,
+        ["version"] => route::VERSION_INFO,
+        ["livez" | "readyz" | "healthz"] => route::HEALTH,
+        _ => route::OTHER,
+    }
+}
+
 impl ApiState {
+    /// Authenticates and authorizes a request, unless auth is disabled or the
+    /// path is always open (`/livez`, `/readyz`, `/healthz`, as the apiserver's
+    /// `AlwaysAllowPaths`).
+    async fn check(&self, req: &axum::http::request::Parts) -> Result<(), ApiError> {
+        let Some(auth) = &self.auth else {
+            return Ok(());
+        };
+        if matches!(req.uri.path(), "/livez" | "/readyz" | "/healthz") {
+            return Ok(());
+        }
+        let peer = req.extensions.get::<Arc<PeerCerts>>().map(Arc::as_ref);
+        auth.check(peer, &req.method, &req.uri, &req.headers)
+            .await
+            .map(|_| ())
+    }
+
     /// Routes one request; returns the route template and the answer.
     pub fn respond(
         &self,

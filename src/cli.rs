@@ -4,14 +4,17 @@
 //! help (`QMA_*`), which is how the Deployment configures the adapter.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::api::{self, ApiState};
+use crate::auth::extension::Overrides;
+use crate::auth::{self, Auth};
 use crate::redis::Poller;
 use crate::server::{self, AdminState};
 use crate::store::Store;
@@ -67,6 +70,119 @@ pub struct ServeArgs {
     /// PEM private key of the serving certificate.
     #[arg(long, env = "QMA_TLS_PRIVATE_KEY_FILE", requires = "tls_cert_file")]
     pub tls_private_key_file: Option<PathBuf>,
+    /// How often the certificate files are checked for changes.
+    #[arg(long, env = "QMA_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_reload_interval: Duration,
+    /// Authentication and authorization.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Whether requests are authenticated and authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// TokenReview / SubjectAccessReview against the Kubernetes API, front-proxy and client certificates.
+    Delegated,
+    /// Everyone may read everything. Development only.
+    Disabled,
+}
+
+/// Flags of delegated authentication and authorization (named as k8s.io/apiserver names them).
+#[derive(Debug, clap::Args)]
+pub struct AuthArgs {
+    /// `delegated` (production) or `disabled` (development only).
+    #[arg(long, env = "QMA_AUTH_MODE", value_enum, default_value = "delegated")]
+    pub auth_mode: AuthMode,
+    /// Kubeconfig for the Kubernetes API (default: in-cluster service account, then $KUBECONFIG).
+    #[arg(long, env = "QMA_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Do not read kube-system/extension-apiserver-authentication; use the flags below only.
+    #[arg(long, env = "QMA_AUTHENTICATION_SKIP_LOOKUP")]
+    pub authentication_skip_lookup: bool,
+    /// CA bundle for user client certificates (overrides the ConfigMap's client-ca-file).
+    #[arg(long, env = "QMA_CLIENT_CA_FILE")]
+    pub client_ca_file: Option<PathBuf>,
+    /// CA bundle for the front proxy's certificate (overrides requestheader-client-ca-file).
+    #[arg(long, env = "QMA_REQUESTHEADER_CLIENT_CA_FILE")]
+    pub requestheader_client_ca_file: Option<PathBuf>,
+    /// Front-proxy certificate CNs allowed to assert users (comma-separated; empty = any).
+    #[arg(long, env = "QMA_REQUESTHEADER_ALLOWED_NAMES", value_delimiter = ',')]
+    pub requestheader_allowed_names: Option<Vec<String>>,
+    /// Headers holding the user name.
+    #[arg(
+        long,
+        env = "QMA_REQUESTHEADER_USERNAME_HEADERS",
+        value_delimiter = ','
+    )]
+    pub requestheader_username_headers: Option<Vec<String>>,
+    /// Headers holding the user's UID.
+    #[arg(long, env = "QMA_REQUESTHEADER_UID_HEADERS", value_delimiter = ',')]
+    pub requestheader_uid_headers: Option<Vec<String>>,
+    /// Headers holding the user's groups.
+    #[arg(long, env = "QMA_REQUESTHEADER_GROUP_HEADERS", value_delimiter = ',')]
+    pub requestheader_group_headers: Option<Vec<String>>,
+    /// Header prefixes of the user's extra attributes.
+    #[arg(
+        long,
+        env = "QMA_REQUESTHEADER_EXTRA_HEADERS_PREFIX",
+        value_delimiter = ','
+    )]
+    pub requestheader_extra_headers_prefix: Option<Vec<String>>,
+    /// How long TokenReview answers are cached.
+    #[arg(long, env = "QMA_AUTHENTICATION_TOKEN_WEBHOOK_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub authentication_token_webhook_cache_ttl: Duration,
+    /// How long "allowed" SubjectAccessReview answers are cached.
+    #[arg(long, env = "QMA_AUTHORIZATION_WEBHOOK_CACHE_AUTHORIZED_TTL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub authorization_webhook_cache_authorized_ttl: Duration,
+    /// How long "denied" SubjectAccessReview answers are cached.
+    #[arg(long, env = "QMA_AUTHORIZATION_WEBHOOK_CACHE_UNAUTHORIZED_TTL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub authorization_webhook_cache_unauthorized_ttl: Duration,
+}
+
+impl AuthArgs {
+    /// The auth options these flags describe.
+    pub fn options(&self) -> auth::Options {
+        let nonempty = |v: &Option<Vec<String>>| {
+            v.as_ref().map(|v| {
+                v.iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+        };
+        auth::Options {
+            overrides: Overrides {
+                client_ca_file: self.client_ca_file.clone(),
+                requestheader_client_ca_file: self.requestheader_client_ca_file.clone(),
+                requestheader_allowed_names: nonempty(&self.requestheader_allowed_names),
+                requestheader_username_headers: nonempty(&self.requestheader_username_headers),
+                requestheader_uid_headers: nonempty(&self.requestheader_uid_headers),
+                requestheader_group_headers: nonempty(&self.requestheader_group_headers),
+                requestheader_extra_headers_prefix: nonempty(
+                    &self.requestheader_extra_headers_prefix,
+                ),
+            },
+            skip_lookup: self.authentication_skip_lookup,
+            token_cache_ttl: self.authentication_token_webhook_cache_ttl,
+            allow_cache_ttl: self.authorization_webhook_cache_authorized_ttl,
+            deny_cache_ttl: self.authorization_webhook_cache_unauthorized_ttl,
+            ..auth::Options::default()
+        }
+    }
+}
+
+/// A Kubernetes client from a kubeconfig file, or inferred (in-cluster, then $KUBECONFIG).
+pub async fn kube_client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(p) => {
+            let kc = kube::config::Kubeconfig::read_from(p).with_context(|| format!("reading {}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no Kubernetes API configuration (not in a cluster, no $KUBECONFIG); pass --kubeconfig, or --auth-mode disabled for development")?,
+    };
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// Runs the parsed command.
@@ -86,11 +202,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let cfg = config::load(&a.config)?;
-    let tls = tls::server_config(
+    let cert = tls::ReloadingCert::new(
         a.tls_cert_file.as_deref(),
         a.tls_private_key_file.as_deref(),
     )?;
-    let running = Running::start(&cfg, tls, a.secure_listen, a.admin_listen).await?;
+    let auth = match a.auth.auth_mode {
+        AuthMode::Disabled => {
+            warn!("--auth-mode disabled: every client may read every metric (development only)");
+            None
+        }
+        AuthMode::Delegated => {
+            let client = kube_client(a.auth.kubeconfig.as_deref()).await?;
+            Some(Auth::new(client, a.auth.options()).await?)
+        }
+    };
+    let tls = tls::server_config_with(cert.clone(), auth.as_ref().map(|a| a.tls_verifier()));
+    let mut running =
+        Running::start_with_auth(&cfg, tls, a.secure_listen, a.admin_listen, auth.clone()).await?;
+    running.spawn(cert.watch(a.tls_reload_interval));
+    if let Some(auth) = auth {
+        running.spawn(auth.watch_configmap());
+    }
     shutdown_signal().await;
     info!("shutting down");
     running.stop().await;
@@ -109,12 +241,23 @@ pub struct Running {
 }
 
 impl Running {
-    /// Binds both listeners and starts every task (the first poll starts at once).
+    /// [`Running::start_with_auth`] with authentication disabled.
     pub async fn start(
         cfg: &config::Config,
         tls: Arc<rustls::ServerConfig>,
         secure_listen: SocketAddr,
         admin_listen: SocketAddr,
+    ) -> anyhow::Result<Running> {
+        Running::start_with_auth(cfg, tls, secure_listen, admin_listen, None).await
+    }
+
+    /// Binds both listeners and starts every task (the first poll starts at once).
+    pub async fn start_with_auth(
+        cfg: &config::Config,
+        tls: Arc<rustls::ServerConfig>,
+        secure_listen: SocketAddr,
+        admin_listen: SocketAddr,
+        auth: Option<Arc<Auth>>,
     ) -> anyhow::Result<Running> {
         let metrics = Metrics::new();
         let store = Arc::new(Store::new(cfg));
@@ -131,7 +274,7 @@ impl Running {
             "serving external.metrics.k8s.io/v1beta1"
         );
 
-        let api_state = Arc::new(ApiState::new(store.clone(), metrics.api.clone()));
+        let api_state = Arc::new(ApiState::new(store.clone(), metrics.api.clone(), auth));
         let metrics = Arc::new(metrics);
         let admin = server::admin_router(Arc::new(AdminState {
             store: store.clone(),
@@ -154,6 +297,11 @@ impl Running {
             store,
             tasks,
         })
+    }
+
+    /// Runs a background task that [`Running::stop`] ends with the rest.
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
     }
 
     /// Stops every task and closes the listeners.

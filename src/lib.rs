@@ -30,6 +30,7 @@
 //! - [`cli`]: flags (all with `QMA_*` env vars) and the wiring.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod redis;

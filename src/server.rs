@@ -9,18 +9,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 use tracing::debug;
 
+use crate::auth::authn::PeerCerts;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -55,7 +60,19 @@ pub async fn serve_tls(listener: TcpListener, tls: Arc<ServerConfig>, app: Route
                     return;
                 }
             };
-            let svc = TowerToHyperService::new(app);
+            // What the client certificate proves is worked out by auth, once per connection.
+            let certs = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let peer_certs = Arc::new(PeerCerts::new(certs));
+            let svc =
+                TowerToHyperService::new(tower::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer_certs.clone());
+                    app.clone().oneshot(req.map(Body::new))
+                }));
             if let Err(e) = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), svc)
                 .await

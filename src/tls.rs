@@ -1,15 +1,24 @@
-//! The serving certificate: PEM files, or a self-signed pair for development.
+//! The serving certificate: PEM files reloaded when they change on disk, or a
+//! self-signed pair for development.
 //!
 //! rustls with the ring provider, which `main` installs as the process-wide
 //! default before anything else runs. ALPN offers h2 and http/1.1, like the
-//! Go apiserver.
+//! Go apiserver. The certificate is served through [`ReloadingCert`], a
+//! `ResolvesServerCert` whose key pair is swapped atomically: cert-manager
+//! (through the kubelet's Secret volume) replaces the files, the next
+//! handshake gets the new pair, and open connections are not touched.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tracing::warn;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tracing::{info, warn};
 
 /// Result type of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -40,7 +49,7 @@ pub enum Error {
     /// Only one of certificate and key was given.
     #[error("--tls-cert-file and --tls-private-key-file must be given together")]
     Incomplete,
-    /// rustls rejected the pair (e.g. key does not match certificate).
+    /// rustls rejected the pair (e.g. unsupported key type, key does not match certificate).
     #[error("invalid certificate or key: {0}")]
     Rustls(#[from] rustls::Error),
     /// Generating the self-signed pair failed.
@@ -58,15 +67,25 @@ pub fn load_pem(
     cert: &Path,
     key: &Path,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|source| Error::Read {
-            path: p.display().to_string(),
-            source,
-        })
-    };
     let cert_pem = read(cert)?;
     let key_pem = read(key)?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+    parse_pem(&cert_pem, &key_pem, cert, key)
+}
+
+fn read(p: &Path) -> Result<Vec<u8>> {
+    std::fs::read(p).map_err(|source| Error::Read {
+        path: p.display().to_string(),
+        source,
+    })
+}
+
+fn parse_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
         .filter_map(|c| c.ok())
         .collect();
     if certs.is_empty() {
@@ -74,7 +93,7 @@ pub fn load_pem(
             path: cert.display().to_string(),
         });
     }
-    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
         .ok()
         .flatten()
         .ok_or_else(|| Error::NoKey {
@@ -83,7 +102,7 @@ pub fn load_pem(
     Ok((certs, key))
 }
 
-/// A self-signed pair for `localhost`, `127.0.0.1` and the given extra names.
+/// A self-signed pair for `localhost`, `127.0.0.1`, `::1` and the given extra names.
 pub fn self_signed(
     extra_names: &[String],
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
@@ -99,21 +118,113 @@ pub fn self_signed(
     Ok((vec![ck.cert.der().clone()], key))
 }
 
-/// The server config for the API port.
-pub fn server_config(cert: Option<&Path>, key: Option<&Path>) -> Result<Arc<ServerConfig>> {
-    let (chain, key) = match (cert, key) {
-        (Some(c), Some(k)) => load_pem(c, k)?,
-        (None, None) => {
-            warn!(
-                "no --tls-cert-file/--tls-private-key-file: serving a self-signed certificate (development only)"
-            );
-            self_signed(&[])?
+fn certified(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<CertifiedKey>> {
+    let provider = rustls::crypto::ring::default_provider();
+    Ok(Arc::new(CertifiedKey::from_der(chain, key, &provider)?))
+}
+
+/// The serving key pair, swappable while the server runs.
+#[derive(Debug)]
+pub struct ReloadingCert {
+    current: ArcSwap<CertifiedKey>,
+    /// Certificate and key files; `None` for the self-signed pair.
+    files: Option<(PathBuf, PathBuf)>,
+    /// The file contents last loaded, to notice changes.
+    loaded: Mutex<(Vec<u8>, Vec<u8>)>,
+}
+
+impl ReloadingCert {
+    /// From PEM files when both are given, else a self-signed pair (with a warning).
+    pub fn new(cert: Option<&Path>, key: Option<&Path>) -> Result<Arc<ReloadingCert>> {
+        match (cert, key) {
+            (Some(c), Some(k)) => {
+                let (cert_pem, key_pem) = (read(c)?, read(k)?);
+                let (chain, pk) = parse_pem(&cert_pem, &key_pem, c, k)?;
+                Ok(Arc::new(ReloadingCert {
+                    current: ArcSwap::new(certified(chain, pk)?),
+                    files: Some((c.to_path_buf(), k.to_path_buf())),
+                    loaded: Mutex::new((cert_pem, key_pem)),
+                }))
+            }
+            (None, None) => {
+                warn!(
+                    "no --tls-cert-file/--tls-private-key-file: serving a self-signed certificate (development only)"
+                );
+                let (chain, pk) = self_signed(&[])?;
+                Ok(Arc::new(ReloadingCert {
+                    current: ArcSwap::new(certified(chain, pk)?),
+                    files: None,
+                    loaded: Mutex::new(Default::default()),
+                }))
+            }
+            _ => Err(Error::Incomplete),
         }
-        _ => return Err(Error::Incomplete),
+    }
+
+    /// Reloads the files if their contents changed; `Ok(true)` when swapped.
+    /// A half-written or invalid pair is an error and the old pair stays.
+    pub fn reload_if_changed(&self) -> Result<bool> {
+        let Some((c, k)) = &self.files else {
+            return Ok(false);
+        };
+        let (cert_pem, key_pem) = (read(c)?, read(k)?);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if loaded.0 == cert_pem && loaded.1 == key_pem {
+            return Ok(false);
+        }
+        let (chain, pk) = parse_pem(&cert_pem, &key_pem, c, k)?;
+        self.current.store(certified(chain, pk)?);
+        *loaded = (cert_pem, key_pem);
+        Ok(true)
+    }
+
+    /// Checks the files every `every` until dropped; errors are logged and retried.
+    pub async fn watch(self: Arc<Self>, every: Duration) {
+        if self.files.is_none() {
+            return;
+        }
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.reload_if_changed() {
+                Ok(true) => info!("serving certificate reloaded"),
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(error = %e, "serving certificate changed but could not be loaded; keeping the old one")
+                }
+            }
+        }
+    }
+}
+
+impl ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+/// The server config for the API port; `client` asks for (but does not require)
+/// a client certificate.
+pub fn server_config_with(
+    cert: Arc<ReloadingCert>,
+    client: Option<Arc<dyn ClientCertVerifier>>,
+) -> Arc<ServerConfig> {
+    let builder = ServerConfig::builder();
+    let mut cfg = match client {
+        Some(v) => builder
+            .with_client_cert_verifier(v)
+            .with_cert_resolver(cert),
+        None => builder.with_no_client_auth().with_cert_resolver(cert),
     };
-    let mut cfg = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    Arc::new(cfg)
+}
+
+/// A server config without client certificates, from files or self-signed.
+pub fn server_config(cert: Option<&Path>, key: Option<&Path>) -> Result<Arc<ServerConfig>> {
+    Ok(server_config_with(ReloadingCert::new(cert, key)?, None))
 }

@@ -232,6 +232,33 @@ enum Check {
     LessThan(i64),
 }
 
+impl Selector {
+    /// The requirements as the authorization API's `LabelSelectorRequirement`s
+    /// (`key`, operator `In`/`NotIn`/`Exists`/`DoesNotExist`, values), the way
+    /// `k8s.io/apiserver/plugin/pkg/authorizer/webhook` `labelSelectorToAuthorizationAPI`
+    /// converts them for a SubjectAccessReview. `>` and `<` have no such form
+    /// and are left out (upstream skips them too, which only widens the check).
+    pub fn authorization_requirements(&self) -> Vec<(&str, &'static str, Vec<&str>)> {
+        self.requirements
+            .iter()
+            .filter_map(|r| {
+                let op = match r.check {
+                    Check::In | Check::Equals | Check::DoubleEquals => "In",
+                    Check::NotIn | Check::NotEquals => "NotIn",
+                    Check::Exists => "Exists",
+                    Check::DoesNotExist => "DoesNotExist",
+                    Check::GreaterThan(_) | Check::LessThan(_) => return None,
+                };
+                Some((
+                    r.key.as_str(),
+                    op,
+                    r.values.iter().map(String::as_str).collect(),
+                ))
+            })
+            .collect()
+    }
+}
+
 /// One `key op values` condition (upstream `Requirement`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Requirement {

@@ -1,0 +1,528 @@
+//! Delegated authentication and authorization, to the rules of
+//! `k8s.io/apiserver` that every Go aggregated apiserver gets for free.
+//!
+//! ```text
+//!  TLS handshake ── client cert? ──► PeerCerts (per connection, identity computed once)
+//!        │
+//!  request ─► authn: front-proxy headers │ x509 user │ bearer token ─► TokenReview (cached)
+//!        │                        none of them ─► 401
+//!        └► RequestInfo (path → verb, group, version, resource, namespace)
+//!           └► authz: SubjectAccessReview (allowed and denied cached) ─► 403
+//!                     Kubernetes API unreachable or erroring ─► 503, never allow
+//! ```
+//!
+//! `/livez`, `/readyz` and `/healthz` are always open (the apiserver's
+//! always-allowed paths); members of `system:masters` are always allowed
+//! (the apiserver's default `AlwaysAllowGroups`).
+
+pub mod authn;
+pub mod cache;
+pub mod extension;
+pub mod request_info;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::http::{HeaderMap, Method, Uri, header};
+use futures_util::StreamExt;
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    LabelSelectorAttributes, NonResourceAttributes, ResourceAttributes, SubjectAccessReview,
+    SubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+use kube::api::{Api, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use rustls::server::danger::ClientCertVerifier;
+use tracing::{debug, info, warn};
+
+use crate::api::selector::Selector;
+use crate::api::status::ApiError;
+use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
+use cache::TtlCache;
+use request_info::RequestInfo;
+
+/// Why delegated auth could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ConfigMap could not be read at start.
+    #[error(
+        "cannot read {}/{}: {source} (grant the RoleBinding to extension-apiserver-authentication-reader, or pass --authentication-skip-lookup with --client-ca-file/--requestheader-client-ca-file)",
+        extension::NAMESPACE,
+        extension::CONFIGMAP
+    )]
+    Lookup {
+        /// Kubernetes client error.
+        source: kube::Error,
+    },
+    /// The ConfigMap or flags hold invalid settings.
+    #[error(transparent)]
+    Settings(#[from] extension::Error),
+    /// A CA bundle is unusable.
+    #[error(transparent)]
+    Ca(#[from] authn::Error),
+}
+
+/// Operational settings of delegated auth (flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Field-by-field overrides of the ConfigMap.
+    pub overrides: extension::Overrides,
+    /// Do not read the ConfigMap (out of cluster: flags only).
+    pub skip_lookup: bool,
+    /// How long TokenReview answers are cached.
+    pub token_cache_ttl: Duration,
+    /// How long "allowed" SubjectAccessReview answers are cached.
+    pub allow_cache_ttl: Duration,
+    /// How long "denied" SubjectAccessReview answers are cached.
+    pub deny_cache_ttl: Duration,
+    /// Groups allowed without asking.
+    pub always_allow_groups: Vec<String>,
+    /// Timeout of each TokenReview / SubjectAccessReview call.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    /// The defaults of `k8s.io/apiserver/pkg/server/options` (`DelegatingAuthenticationOptions`,
+    /// `DelegatingAuthorizationOptions`): 10 s caches, 10 s client timeout, `system:masters`.
+    fn default() -> Options {
+        Options {
+            overrides: extension::Overrides::default(),
+            skip_lookup: false,
+            token_cache_ttl: Duration::from_secs(10),
+            allow_cache_ttl: Duration::from_secs(10),
+            deny_cache_ttl: Duration::from_secs(10),
+            always_allow_groups: vec!["system:masters".to_string()],
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A cached authorization decision.
+#[derive(Debug, Clone)]
+struct Decision {
+    allowed: bool,
+    reason: String,
+}
+
+/// Delegated authentication and authorization against a Kubernetes API.
+pub struct Auth {
+    client: kube::Client,
+    options: Options,
+    settings: ArcSwap<Settings>,
+    handshake: Arc<DynamicVerifier>,
+    /// SHA-256 of a bearer token → the user it authenticates (None: rejected).
+    tokens: TtlCache<[u8; 32], Option<UserInfo>>,
+    /// JSON of a SubjectAccessReview spec → decision.
+    decisions: TtlCache<String, Decision>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// Reads the authentication ConfigMap (unless skipped) and builds the settings.
+    pub async fn new(client: kube::Client, options: Options) -> Result<Arc<Auth>, Error> {
+        let data = if options.skip_lookup {
+            None
+        } else {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), extension::NAMESPACE);
+            let cm = api
+                .get(extension::CONFIGMAP)
+                .await
+                .map_err(|source| Error::Lookup { source })?;
+            Some(cm.data.unwrap_or_default())
+        };
+        let settings = options.overrides.resolve(data.as_ref())?.build()?;
+        let handshake = Arc::new(DynamicVerifier::new(settings.any_ca.clone()));
+        Ok(Arc::new(Auth {
+            client,
+            options,
+            settings: ArcSwap::from_pointee(settings),
+            handshake,
+            tokens: TtlCache::new(),
+            decisions: TtlCache::new(),
+        }))
+    }
+
+    /// The client-certificate verifier for the TLS server (follows settings changes).
+    pub fn tls_verifier(&self) -> Arc<dyn ClientCertVerifier> {
+        self.handshake.clone()
+    }
+
+    fn apply(&self, data: Option<&BTreeMap<String, String>>) {
+        match self
+            .options
+            .overrides
+            .resolve(data)
+            .map_err(Error::from)
+            .and_then(|s| Ok(s.build()?))
+        {
+            Ok(s) => {
+                self.handshake.set(s.any_ca.clone());
+                self.settings.store(Arc::new(s));
+                info!(
+                    "authentication settings updated from {}/{}",
+                    extension::NAMESPACE,
+                    extension::CONFIGMAP
+                );
+            }
+            Err(e) => {
+                warn!(error = %e, "ignoring invalid authentication settings; keeping the previous ones")
+            }
+        }
+    }
+
+    /// Keeps the settings current with the ConfigMap until dropped.
+    pub async fn watch_configmap(self: Arc<Self>) {
+        if self.options.skip_lookup {
+            return;
+        }
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), extension::NAMESPACE);
+        let cfg =
+            watcher::Config::default().fields(&format!("metadata.name={}", extension::CONFIGMAP));
+        let mut stream = watcher(api, cfg)
+            .default_backoff()
+            .applied_objects()
+            .boxed();
+        let mut last = None;
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(cm) => {
+                    let data = cm.data.unwrap_or_default();
+                    if last.as_ref() != Some(&data) {
+                        if last.is_some() {
+                            self.apply(Some(&data));
+                        }
+                        last = Some(data);
+                    }
+                }
+                Err(e) => debug!(error = %e, "authentication ConfigMap watch error; retrying"),
+            }
+        }
+    }
+
+    /// Authenticates and authorizes one request.
+    pub async fn check(
+        &self,
+        peer: Option<&PeerCerts>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<UserInfo, ApiError> {
+        let user = self.authenticate(peer, headers).await?;
+        let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        self.authorize(&user, &info).await?;
+        Ok(user)
+    }
+
+    /// The authentication chain; see [`authn`].
+    pub async fn authenticate(
+        &self,
+        peer: Option<&PeerCerts>,
+        headers: &HeaderMap,
+    ) -> Result<UserInfo, ApiError> {
+        let settings = self.settings.load();
+        let identity = peer.map_or(&PeerIdentity::None, |p| p.identity(&settings));
+        if *identity == PeerIdentity::FrontProxy {
+            if let Some(u) = authn::user_from_headers(headers, &settings) {
+                return Ok(u);
+            }
+        } else if authn::has_requestheaders(headers, &settings) {
+            debug!("requestheader headers without a verified front-proxy certificate: refused");
+            return Err(ApiError::Unauthorized);
+        }
+        if let PeerIdentity::User(u) = identity {
+            return Ok(u.clone());
+        }
+        if let Some(token) = bearer(headers) {
+            return self.token_review(token).await;
+        }
+        Err(ApiError::Unauthorized)
+    }
+
+    async fn token_review(&self, token: &str) -> Result<UserInfo, ApiError> {
+        let key: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+            .as_ref()
+            .try_into()
+            .unwrap_or([0; 32]);
+        if let Some(cached) = self.tokens.get(&key) {
+            return cached.ok_or(ApiError::Unauthorized);
+        }
+        let review = TokenReview {
+            spec: TokenReviewSpec {
+                token: token.to_string(),
+                audiences: None,
+            },
+            ..TokenReview::default()
+        };
+        let api: Api<TokenReview> = Api::all(self.client.clone());
+        let answer = tokio::time::timeout(
+            self.options.timeout,
+            api.create(&PostParams::default(), &review),
+        )
+        .await;
+        let status = match answer {
+            Ok(Ok(r)) => r.status.unwrap_or_default(),
+            Ok(Err(e)) => return Err(unavailable("TokenReview", &e.to_string())),
+            Err(_) => return Err(unavailable("TokenReview", "timed out")),
+        };
+        let user = match (status.authenticated, status.user) {
+            (Some(true), Some(u)) => Some(UserInfo {
+                username: u.username.unwrap_or_default(),
+                uid: u.uid.unwrap_or_default(),
+                groups: u.groups.unwrap_or_default(),
+                extra: u.extra.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        self.tokens
+            .insert(key, user.clone(), self.options.token_cache_ttl);
+        user.ok_or(ApiError::Unauthorized)
+    }
+
+    /// A SubjectAccessReview for the request's attributes, cached.
+    pub async fn authorize(&self, user: &UserInfo, info: &RequestInfo) -> Result<(), ApiError> {
+        if user
+            .groups
+            .iter()
+            .any(|g| self.options.always_allow_groups.contains(g))
+        {
+            return Ok(());
+        }
+        let spec = sar_spec(user, info);
+        let key = serde_json::to_string(&spec).unwrap_or_default();
+        let decision = match self.decisions.get(&key) {
+            Some(d) => d,
+            None => {
+                let review = SubjectAccessReview {
+                    spec,
+                    ..SubjectAccessReview::default()
+                };
+                let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
+                let answer = tokio::time::timeout(
+                    self.options.timeout,
+                    api.create(&PostParams::default(), &review),
+                )
+                .await;
+                let status = match answer {
+                    Ok(Ok(r)) => r.status.unwrap_or_default(),
+                    Ok(Err(e)) => return Err(unavailable("SubjectAccessReview", &e.to_string())),
+                    Err(_) => return Err(unavailable("SubjectAccessReview", "timed out")),
+                };
+                let d = Decision {
+                    allowed: status.allowed && !status.denied.unwrap_or(false),
+                    reason: status.reason.unwrap_or_default(),
+                };
+                let ttl = if d.allowed {
+                    self.options.allow_cache_ttl
+                } else {
+                    self.options.deny_cache_ttl
+                };
+                self.decisions.insert(key, d.clone(), ttl);
+                d
+            }
+        };
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(forbidden_message(
+                user,
+                info,
+                &decision.reason,
+            )))
+        }
+    }
+}
+
+fn unavailable(what: &str, detail: &str) -> ApiError {
+    warn!(
+        call = what,
+        error = detail,
+        "Kubernetes API call failed; refusing the request"
+    );
+    ApiError::Unavailable(format!(
+        "cannot reach the Kubernetes API for {what}: {detail}; refusing rather than allowing"
+    ))
+}
+
+/// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The spec `k8s.io/apiserver/plugin/pkg/authorizer/webhook` sends for these attributes.
+pub fn sar_spec(user: &UserInfo, info: &RequestInfo) -> SubjectAccessReviewSpec {
+    let mut spec = SubjectAccessReviewSpec {
+        user: non_empty(&user.username),
+        uid: non_empty(&user.uid),
+        groups: (!user.groups.is_empty()).then(|| user.groups.clone()),
+        extra: (!user.extra.is_empty()).then(|| user.extra.clone()),
+        ..SubjectAccessReviewSpec::default()
+    };
+    if info.is_resource_request {
+        let label_selector = Selector::parse(&info.label_selector)
+            .ok()
+            .map(|s| {
+                s.authorization_requirements()
+                    .into_iter()
+                    .map(|(key, op, values)| LabelSelectorRequirement {
+                        key: key.to_string(),
+                        operator: op.to_string(),
+                        values: (!values.is_empty())
+                            .then(|| values.iter().map(|v| v.to_string()).collect()),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|r| !r.is_empty())
+            .map(|requirements| LabelSelectorAttributes {
+                raw_selector: None,
+                requirements: Some(requirements),
+            });
+        spec.resource_attributes = Some(ResourceAttributes {
+            namespace: non_empty(&info.namespace),
+            verb: non_empty(&info.verb),
+            group: non_empty(&info.api_group),
+            version: non_empty(&info.api_version),
+            resource: non_empty(&info.resource),
+            subresource: non_empty(&info.subresource),
+            name: non_empty(&info.name),
+            label_selector,
+            field_selector: None,
+        });
+    } else {
+        spec.non_resource_attributes = Some(NonResourceAttributes {
+            path: Some(info.path.clone()),
+            verb: Some(info.verb.clone()),
+        });
+    }
+    spec
+}
+
+/// `k8s.io/apiserver/pkg/endpoints/handlers/responsewriters.forbiddenMessage`, plus the reason.
+fn forbidden_message(user: &UserInfo, info: &RequestInfo, reason: &str) -> String {
+    let mut msg = if !info.is_resource_request {
+        format!(
+            "User {:?} cannot {} path {:?}",
+            user.username, info.verb, info.path
+        )
+    } else {
+        let mut resource = info.resource.clone();
+        if !info.subresource.is_empty() {
+            resource = format!("{resource}/{}", info.subresource);
+        }
+        if info.namespace.is_empty() {
+            format!(
+                "User {:?} cannot {} resource {:?} in API group {:?} at the cluster scope",
+                user.username, info.verb, resource, info.api_group
+            )
+        } else {
+            format!(
+                "User {:?} cannot {} resource {:?} in API group {:?} in the namespace {:?}",
+                user.username, info.verb, resource, info.api_group, info.namespace
+            )
+        }
+    };
+    if !reason.is_empty() {
+        msg = format!("{msg}: {reason}");
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sar_spec_for_an_hpa_request() {
+        let info = RequestInfo::new(
+            "GET",
+            "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth",
+            Some("labelSelector=queue%20in%20(a%2Cb)%2Cservice%3Dgw"),
+        )
+        .unwrap();
+        let user = UserInfo {
+            username: "system:serviceaccount:kube-system:horizontal-pod-autoscaler".into(),
+            groups: vec!["system:serviceaccounts".into()],
+            ..UserInfo::default()
+        };
+        let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "user": "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+                "groups": ["system:serviceaccounts"],
+                "resourceAttributes": {
+                    "namespace": "ai",
+                    "verb": "list",
+                    "group": "external.metrics.k8s.io",
+                    "version": "v1beta1",
+                    "resource": "queue_depth",
+                    "labelSelector": {"requirements": [
+                        {"key": "queue", "operator": "In", "values": ["a", "b"]},
+                        {"key": "service", "operator": "In", "values": ["gw"]}
+                    ]}
+                }
+            })
+        );
+        let info = RequestInfo::new("GET", "/apis/external.metrics.k8s.io/v1beta1", None).unwrap();
+        let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
+        assert_eq!(
+            v["nonResourceAttributes"],
+            serde_json::json!({"path": "/apis/external.metrics.k8s.io/v1beta1", "verb": "get"})
+        );
+    }
+
+    #[test]
+    fn forbidden_messages_like_upstream() {
+        let u = UserInfo {
+            username: "bob".into(),
+            ..UserInfo::default()
+        };
+        let info = RequestInfo::new(
+            "GET",
+            "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            forbidden_message(&u, &info, "no RBAC policy matched"),
+            "User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai\": no RBAC policy matched"
+        );
+        let info = RequestInfo::new("GET", "/apis", None).unwrap();
+        assert_eq!(
+            forbidden_message(&u, &info, ""),
+            "User \"bob\" cannot get path \"/apis\""
+        );
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, "bearer  xyz ".parse().unwrap());
+        assert_eq!(bearer(&h), Some("xyz"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+    }
+}

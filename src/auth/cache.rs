@@ -1,0 +1,82 @@
+//! A small bounded TTL cache for TokenReview and SubjectAccessReview answers.
+//!
+//! The delegated authenticator and authorizer of `k8s.io/apiserver` cache
+//! webhook answers for a few seconds (`--authentication-token-webhook-cache-ttl`,
+//! `--authorization-webhook-cache-{authorized,unauthorized}-ttl`, 10 s each)
+//! so that the HPA's polling does not turn into one API call per request.
+//! Errors are never cached. Bounded: when full, expired entries are purged,
+//! and if that frees nothing the cache starts over.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Entries above this are not kept (an attacker cycling tokens cannot grow memory).
+const MAX_ENTRIES: usize = 10_000;
+
+/// Key → (value, expiry).
+#[derive(Debug)]
+pub struct TtlCache<K, V> {
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+}
+
+impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        TtlCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value if present and not expired.
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(v, _)| v.clone())
+    }
+
+    /// Stores `value` for `ttl` (a zero TTL stores nothing).
+    pub fn insert(&self, key: K, value: V, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (_, until)| *until > now);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, now + ttl));
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Default for TtlCache<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_and_bounds() {
+        let c = TtlCache::new();
+        c.insert(1, "a", Duration::from_millis(30));
+        c.insert(2, "b", Duration::ZERO);
+        assert_eq!(c.get(&1), Some("a"));
+        assert_eq!(c.get(&2), None);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(c.get(&1), None);
+        for i in 0..(MAX_ENTRIES + 10) {
+            c.insert(i, "x", Duration::from_secs(60));
+        }
+        assert!(c.entries.lock().unwrap().len() <= MAX_ENTRIES);
+    }
+}
