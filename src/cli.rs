@@ -43,7 +43,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the external metrics API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate a config file and print the resolved queue table.
     CheckConfig {
         /// Config file to check.
@@ -173,7 +173,7 @@ impl AuthArgs {
 
 /// A Kubernetes client from a kubeconfig file, or inferred (in-cluster, then $KUBECONFIG).
 pub async fn kube_client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Client> {
-    let config = match kubeconfig {
+    let mut config = match kubeconfig {
         Some(p) => {
             let kc = kube::config::Kubeconfig::read_from(p).with_context(|| format!("reading {}", p.display()))?;
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?
@@ -182,6 +182,10 @@ pub async fn kube_client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Clie
             .await
             .context("no Kubernetes API configuration (not in a cluster, no $KUBECONFIG); pass --kubeconfig, or --auth-mode disabled for development")?,
     };
+    // No transparent retries (kube's default retries 503s with backoff for minutes): a
+    // TokenReview or SubjectAccessReview that fails must fail closed with 503 at once, and
+    // watchers have their own backoff.
+    config.default_retry = false;
     Ok(kube::Client::try_from(config)?)
 }
 
@@ -196,7 +200,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             println!("{}: OK, {} queues", file.display(), cfg.queues.len());
             Ok(())
         }
-        Command::Serve(a) => serve(a).await,
+        Command::Serve(a) => serve(*a).await,
     }
 }
 

@@ -237,7 +237,7 @@ fn classify(chain: &[CertificateDer<'static>], s: &Settings) -> PeerIdentity {
     if chains_to(&s.requestheader_ca, chain) {
         let cn = subject(end).map(|(cn, _)| cn).unwrap_or_default();
         // headerrequest.NewDynamicVerifyOptionsSecure: empty allowed names = any CN.
-        if s.allowed_names.is_empty() || s.allowed_names.iter().any(|n| *n == cn) {
+        if s.allowed_names.is_empty() || s.allowed_names.contains(&cn) {
             return PeerIdentity::FrontProxy;
         }
         // Not a front proxy; it may still be a user from the client CA below.

@@ -111,12 +111,12 @@ impl RequestInfo {
             .to_string();
         }
 
-        if parts[0] == "namespaces" {
-            if parts.len() > 1 {
-                info.namespace = parts[1].to_string();
-                if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
-                    parts.drain(..2);
-                }
+        if parts[0] == "namespaces" && parts.len() > 1 {
+            info.namespace = parts[1].to_string();
+            // Another step after the namespace name that is not a namespace
+            // subresource is a resource in its own right.
+            if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
+                parts.drain(..2);
             }
         }
         info.parts = parts.iter().map(|s| s.to_string()).collect();
@@ -169,6 +169,7 @@ mod tests {
     /// Cases from upstream `requestinfo_test.go` `TestGetAPIRequestInfo`
     /// (method, url, verb, prefix, group, version, namespace, resource, subresource, name, parts).
     #[test]
+    #[allow(clippy::type_complexity)]
     fn upstream_get_api_request_info() {
         let cases: &[(
             &str,

@@ -2,8 +2,10 @@
 //! (`cli::Running`), on 127.0.0.1 ephemeral ports, with an HTTPS client that
 //! talks to it the way the aggregator does.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use queue_metrics_adapter::auth::Auth;
 use queue_metrics_adapter::cli::Running;
 use queue_metrics_adapter::{config, tls};
 
@@ -29,25 +31,36 @@ pub struct Answer {
 }
 
 impl Adapter {
-    /// Parses `yaml` (env lookups fail) and starts the adapter with a self-signed certificate.
+    /// Parses `yaml` (env lookups fail) and starts the adapter with a self-signed
+    /// certificate and authentication disabled.
     pub async fn start(yaml: &str) -> Adapter {
         tls::install_crypto_provider();
+        let cert = tls::ReloadingCert::new(None, None).expect("self-signed certificate");
+        Adapter::start_with(yaml, cert, None).await
+    }
+
+    /// Starts the adapter with `cert` and delegated `auth` (None: disabled), as `serve` does.
+    pub async fn start_with(
+        yaml: &str,
+        cert: Arc<tls::ReloadingCert>,
+        auth: Option<Arc<Auth>>,
+    ) -> Adapter {
+        tls::install_crypto_provider();
         let cfg = config::parse(yaml, &|_| None).expect("test config is valid");
-        let tls = tls::server_config(None, None).expect("self-signed certificate");
-        let running = Running::start(
+        let tls = tls::server_config_with(cert, auth.as_ref().map(|a| a.tls_verifier()));
+        let running = Running::start_with_auth(
             &cfg,
             tls,
             "127.0.0.1:0".parse().unwrap(),
             "127.0.0.1:0".parse().unwrap(),
+            auth,
         )
         .await
         .expect("adapter starts");
-        let client = reqwest::Client::builder()
-            .tls_danger_accept_invalid_certs(true)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
-        Adapter { running, client }
+        Adapter {
+            running,
+            client: client(None),
+        }
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -126,7 +139,19 @@ impl Adapter {
     }
 }
 
-async fn answer(resp: reqwest::Response) -> Answer {
+/// An HTTPS client that accepts any server certificate, optionally presenting `identity`.
+pub fn client(identity: Option<reqwest::Identity>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(10));
+    if let Some(id) = identity {
+        b = b.identity(id);
+    }
+    b.build().expect("client")
+}
+
+/// Decodes a response.
+pub async fn answer(resp: reqwest::Response) -> Answer {
     let code = resp.status().as_u16();
     let content_type = resp
         .headers()

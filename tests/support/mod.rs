@@ -21,6 +21,8 @@
 #![allow(dead_code)]
 
 pub mod adapter;
+pub mod kube_api;
+pub mod pki;
 pub mod redis_server;
 
 #[allow(unused_imports)]
@@ -53,6 +55,7 @@ pub fn free_port() -> u16 {
 /// * missing and `QMA_REQUIRE_REDIS=1`: panics (scripts/test.sh and CI set it).
 ///
 /// Use it as `support::require_redis!();`.
+#[allow(unused_macros)]
 macro_rules! require_redis {
     () => {
         if !$crate::support::redis_test_enabled() {
