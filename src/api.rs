@@ -244,65 +244,122 @@ impl ApiState {
             namespace: namespace.to_string(),
         };
         // client-go lowercases metric names in the path; accept any case.
-        let m = Metric::from_name(&metric.to_ascii_lowercase()).ok_or_else(not_found)?;
-        let visible = self.store.visible(namespace, m);
-        if visible.is_empty() {
-            return Err(not_found());
-        }
-        let selector = match query.and_then(label_selector) {
-            None => Selector::everything(),
+        let name = metric.to_ascii_lowercase();
+        let selector = || match query.and_then(label_selector) {
+            None => Ok(Selector::everything()),
             Some(s) => Selector::parse(&s)
-                .map_err(|e| ApiError::BadRequest(format!("invalid labelSelector {s:?}: {e}")))?,
+                .map_err(|e| ApiError::BadRequest(format!("invalid labelSelector {s:?}: {e}"))),
         };
-
         let now = now_ms();
-        let limit = self.store.max_staleness;
         let mut items = Vec::new();
-        for &i in visible {
-            let s = &self.store.series[i];
-            if !selector.matches(|k| s.label(k)) {
-                continue;
+        let metric_name: &str;
+        if let Some(m) = Metric::from_name(&name) {
+            metric_name = m.name();
+            let visible = self.store.visible(namespace, m);
+            if visible.is_empty() {
+                return Err(not_found());
             }
-            let queue = &self.store.queue_names[s.queue];
-            let Some((value, at)) = s.sample() else {
-                let why = self.store.queue_status[s.queue]
-                    .error()
-                    .map_or_else(|| "not read yet".to_string(), |e| e.to_string());
+            let selector = selector()?;
+            for &i in visible {
+                let s = &self.store.series[i];
+                if !selector.matches(|k| s.label(k)) {
+                    continue;
+                }
+                let source = &self.store.source_names[s.source];
+                let last_error = || self.store.source_status[s.source].error();
+                let Some((value, at)) = s.sample() else {
+                    let why =
+                        last_error().map_or_else(|| "not read yet".to_string(), |e| e.to_string());
+                    return Err(ApiError::Unavailable(format!(
+                        "no data for {source} yet: {why}"
+                    )));
+                };
+                self.check_fresh(source, now, at, last_error().as_deref())?;
+                // NaN: the source chose to serve no item (no traffic in its window).
+                if let Some(value) = quantity::format(value) {
+                    items.push(self.item(metric_name, &s.labels, at, now, value));
+                }
+            }
+        } else {
+            let entry = self
+                .store
+                .promql_entry(&name)
+                .filter(|p| p.namespaces.contains(namespace))
+                .ok_or_else(not_found)?;
+            metric_name = &entry.name;
+            let selector = selector()?;
+            let snap = entry.snapshot.load();
+            let source = format!("promql {:?}", entry.name);
+            if let Some(e) = &snap.query_error {
+                return Err(ApiError::Unavailable(format!("{source}: {e}")));
+            }
+            if snap.read_at_ms == 0 {
+                let why = snap.fetch_error.as_deref().unwrap_or("not queried yet");
                 return Err(ApiError::Unavailable(format!(
-                    "no data for queue {queue:?} yet: {why}"
-                )));
-            };
-            let age = Duration::from_millis(now.saturating_sub(at));
-            if age > limit {
-                let why = self.store.queue_status[s.queue]
-                    .error()
-                    .map_or_else(String::new, |e| format!("; last error: {e}"));
-                return Err(ApiError::Unavailable(format!(
-                    "data for queue {queue:?} is {:.1}s old, older than the {}s staleness limit{why}",
-                    age.as_secs_f64(),
-                    limit.as_secs_f64()
+                    "no data for {source} yet: {why}"
                 )));
             }
-            let Some(value) = quantity::format(value) else {
-                return Err(ApiError::Unavailable(format!(
-                    "queue {queue:?} has no finite value"
-                )));
-            };
-            self.metrics.data_age.observe(age.as_secs_f64());
-            items.push(Item {
-                metric_name: m.name(),
-                metric_labels: Labels(&s.labels),
-                timestamp: humantime::format_rfc3339_seconds(
-                    UNIX_EPOCH + Duration::from_millis(at),
-                )
-                .to_string(),
-                value,
-            });
+            self.check_fresh(&source, now, snap.read_at_ms, snap.fetch_error.as_deref())?;
+            for (labels, value) in &snap.items {
+                if selector
+                    .matches(|k| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str()))
+                    && let Some(value) = quantity::format(*value)
+                {
+                    items.push(self.item(metric_name, labels, snap.read_at_ms, now, value));
+                }
+            }
+            return self.list(metric_name, items);
         }
+        self.list(metric_name, items)
+    }
+
+    /// 503 when data read at `at` is older than the staleness limit.
+    fn check_fresh(
+        &self,
+        source: &str,
+        now: u64,
+        at: u64,
+        last_error: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let age = Duration::from_millis(now.saturating_sub(at));
+        let limit = self.store.max_staleness;
+        if age <= limit {
+            return Ok(());
+        }
+        let why = last_error.map_or_else(String::new, |e| format!("; last error: {e}"));
+        Err(ApiError::Unavailable(format!(
+            "data for {source} is {:.1}s old, older than the {}s staleness limit{why}",
+            age.as_secs_f64(),
+            limit.as_secs_f64()
+        )))
+    }
+
+    fn item<'a>(
+        &self,
+        metric_name: &'a str,
+        labels: &'a [(String, String)],
+        at: u64,
+        now: u64,
+        value: String,
+    ) -> Item<'a> {
+        self.metrics
+            .data_age
+            .observe(now.saturating_sub(at) as f64 / 1000.0);
+        Item {
+            metric_name,
+            metric_labels: Labels(labels),
+            timestamp: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(at))
+                .to_string(),
+            value,
+        }
+    }
+
+    /// Serialises the list and counts the items served.
+    fn list(&self, metric_name: &str, items: Vec<Item<'_>>) -> Result<Vec<u8>, ApiError> {
         self.metrics
             .series_served
             .get_or_create(&MetricLabels {
-                metric: m.name().to_string(),
+                metric: metric_name.to_string(),
             })
             .inc_by(items.len() as u64);
         serde_json::to_vec(&List {
@@ -373,7 +430,7 @@ struct EmptyMeta {}
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Item<'a> {
-    metric_name: &'static str,
+    metric_name: &'a str,
     metric_labels: Labels<'a>,
     timestamp: String,
     value: String,

@@ -58,6 +58,119 @@ pub struct Config {
     pub scan_interval: Duration,
     /// The queues, in file order.
     pub queues: Vec<Queue>,
+    /// How often every service target is scraped.
+    pub scrape_interval: Duration,
+    /// Timeout of one scrape.
+    pub scrape_timeout: Duration,
+    /// Largest /metrics body accepted, in bytes.
+    pub scrape_body_limit: usize,
+    /// Services whose latency histograms are scraped.
+    pub services: Vec<Service>,
+    /// Instant queries against an existing Prometheus.
+    pub promql: Vec<Promql>,
+}
+
+/// What to serve when a window had no traffic (or a query returned nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenEmpty {
+    /// Serve 0.
+    Zero,
+    /// Serve no item.
+    Omit,
+}
+
+/// Where a service's pods are found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// A Kubernetes Service's ready endpoints, followed through EndpointSlices.
+    Kubernetes {
+        /// Namespace of the Service.
+        namespace: String,
+        /// Service name.
+        service: String,
+        /// Port name or number on the endpoints.
+        port: PortRef,
+    },
+    /// Fixed URLs (out of cluster, or for things without a Service).
+    Static(Vec<String>),
+}
+
+/// A port by name or number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRef {
+    /// A named port of the EndpointSlice.
+    Name(String),
+    /// A port number.
+    Number(u16),
+}
+
+/// A label matcher on scraped series (`name="v"` or `name!="v"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matcher {
+    /// Label name.
+    pub name: String,
+    /// Label value (absent labels compare as "").
+    pub value: String,
+    /// `!=` instead of `=`.
+    pub negated: bool,
+}
+
+impl Matcher {
+    /// Whether a sample with label lookup `get` matches.
+    pub fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+        (get(&self.name).unwrap_or("") == self.value) != self.negated
+    }
+}
+
+/// A service whose /metrics are scraped for latency and traffic.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Served as label `service`.
+    pub name: String,
+    /// Namespaces that may read it.
+    pub namespaces: BTreeSet<String>,
+    /// Where the pods are.
+    pub targets: Targets,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Path of the metrics endpoint.
+    pub path: String,
+    /// Histogram base name (`<name>_bucket` is read).
+    pub histogram: String,
+    /// Matchers every histogram, gauge and counter sample must satisfy.
+    pub matchers: Vec<Matcher>,
+    /// Quantiles served.
+    pub quantiles: Vec<f64>,
+    /// Rate window.
+    pub window: Duration,
+    /// Gauge summed over ready pods (in-flight requests).
+    pub inflight_gauge: Option<String>,
+    /// Counter whose rate is served (requests).
+    pub request_counter: Option<String>,
+    /// No traffic in the window: 0 or no item.
+    pub when_empty: WhenEmpty,
+    /// Static labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An instant PromQL query whose vector becomes items of metric `name`.
+#[derive(Debug, Clone)]
+pub struct Promql {
+    /// Metric name served.
+    pub name: String,
+    /// Namespaces that may read it.
+    pub namespaces: BTreeSet<String>,
+    /// Prometheus base URL.
+    pub url: String,
+    /// The instant query.
+    pub query: String,
+    /// Query timeout (sent to Prometheus and enforced locally).
+    pub timeout: Duration,
+    /// How often the query runs.
+    pub interval: Duration,
+    /// Empty result or NaN: 0 or no item.
+    pub when_empty: WhenEmpty,
 }
 
 /// One Redis server (one poll task and one connection each).
@@ -223,7 +336,55 @@ struct RawConfig {
     poll_interval: Option<Spanned<String>>,
     max_staleness: Option<Spanned<String>>,
     scan_interval: Option<Spanned<String>>,
-    queues: Spanned<Vec<Spanned<RawQueue>>>,
+    #[serde(default)]
+    queues: Vec<Spanned<RawQueue>>,
+    scrape_interval: Option<Spanned<String>>,
+    scrape_timeout: Option<Spanned<String>>,
+    scrape_body_limit: Option<Spanned<u64>>,
+    #[serde(default)]
+    services: Vec<Spanned<RawService>>,
+    #[serde(default)]
+    promql: Vec<Spanned<RawPromql>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    namespaces: Option<Spanned<Vec<Spanned<String>>>>,
+    kubernetes: Option<Spanned<RawKubeTarget>>,
+    urls: Option<Spanned<Vec<Spanned<String>>>>,
+    scheme: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    histogram: Spanned<String>,
+    matchers: Option<Spanned<String>>,
+    quantiles: Option<Spanned<Vec<Spanned<f64>>>>,
+    window: Option<Spanned<String>>,
+    inflight_gauge: Option<Spanned<String>>,
+    request_counter: Option<Spanned<String>>,
+    when_empty: Option<Spanned<WhenEmpty>>,
+    #[serde(default)]
+    labels: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKubeTarget {
+    service: Spanned<String>,
+    namespace: Option<Spanned<String>>,
+    port: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPromql {
+    name: Spanned<String>,
+    namespaces: Option<Spanned<Vec<Spanned<String>>>>,
+    url: Spanned<String>,
+    query: Spanned<String>,
+    timeout: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    when_empty: Option<Spanned<WhenEmpty>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,6 +433,12 @@ const DEFAULT_STALENESS: Duration = Duration::from_secs(10);
 const DEFAULT_SCAN: Duration = Duration::from_secs(30);
 const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_LAG_COUNT_LIMIT: u64 = 10_000;
+const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_SCRAPE_BODY_LIMIT: usize = 10 << 20;
+const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+const DEFAULT_PROMQL_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_PROMQL_INTERVAL: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------
 // Loading and validation.
@@ -382,10 +549,13 @@ impl Validator<'_> {
 
         let mut queues = Vec::new();
         let mut seen = BTreeMap::new();
-        if raw.queues.value.is_empty() {
-            self.problem("queues", &raw.queues, "at least one queue is required");
+        if raw.queues.is_empty() && raw.services.is_empty() && raw.promql.is_empty() {
+            self.problems.push(
+                "queues, services, promql: at least one queue, service or promql entry is required"
+                    .into(),
+            );
         }
-        for (i, q) in raw.queues.value.into_iter().enumerate() {
+        for (i, q) in raw.queues.into_iter().enumerate() {
             let field = format!("queues[{i}]");
             if let Some(first) = seen.insert(q.value.name.value.clone(), q.referenced.line()) {
                 self.problem(
@@ -401,13 +571,363 @@ impl Validator<'_> {
                 queues.push(queue);
             }
         }
+        let scrape_interval = self.duration(
+            "scrape_interval",
+            raw.scrape_interval,
+            DEFAULT_SCRAPE_INTERVAL,
+        );
+        let scrape_timeout =
+            self.duration("scrape_timeout", raw.scrape_timeout, DEFAULT_SCRAPE_TIMEOUT);
+        let scrape_body_limit = match raw.scrape_body_limit {
+            Some(l) if l.value < 1024 => {
+                self.problem("scrape_body_limit", &l, "must be at least 1024 bytes");
+                DEFAULT_SCRAPE_BODY_LIMIT
+            }
+            Some(l) => usize::try_from(l.value).unwrap_or(usize::MAX),
+            None => DEFAULT_SCRAPE_BODY_LIMIT,
+        };
+        let mut services = Vec::new();
+        let mut seen = BTreeMap::new();
+        for (i, raw) in raw.services.into_iter().enumerate() {
+            let field = format!("services[{i}]");
+            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.referenced.line()) {
+                self.problem(
+                    &format!("{field}.name"),
+                    &raw.value.name,
+                    format!(
+                        "duplicate service name {:?} (first at line {first})",
+                        raw.value.name.value
+                    ),
+                );
+            }
+            if let Some(svc) = self.service(&field, raw) {
+                services.push(svc);
+            }
+        }
+        let mut promql = Vec::new();
+        let mut seen = BTreeMap::new();
+        for (i, raw) in raw.promql.into_iter().enumerate() {
+            let field = format!("promql[{i}]");
+            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.referenced.line()) {
+                self.problem(
+                    &format!("{field}.name"),
+                    &raw.value.name,
+                    format!(
+                        "duplicate promql name {:?} (first at line {first})",
+                        raw.value.name.value
+                    ),
+                );
+            }
+            if let Some(p) = self.promql(&field, raw) {
+                promql.push(p);
+            }
+        }
         Config {
             endpoints,
             poll_interval,
             max_staleness,
             scan_interval,
             queues,
+            scrape_interval,
+            scrape_timeout,
+            scrape_body_limit,
+            services,
+            promql,
         }
+    }
+
+    /// A required `namespaces` list of DNS-1123 labels.
+    fn namespaces(
+        &mut self,
+        field: &str,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+        anchor: &Spanned<String>,
+        what: &str,
+    ) -> BTreeSet<String> {
+        let mut namespaces = BTreeSet::new();
+        match raw {
+            None => self.problem(
+                &format!("{field}.namespaces"),
+                anchor,
+                format!("is required: list the namespaces allowed to read this {what}"),
+            ),
+            Some(ns) if ns.value.is_empty() => self.problem(
+                &format!("{field}.namespaces"),
+                &ns,
+                "must list at least one namespace",
+            ),
+            Some(ns) => {
+                for (j, n) in ns.value.into_iter().enumerate() {
+                    if !is_dns1123_label(&n.value) {
+                        self.problem(
+                            &format!("{field}.namespaces[{j}]"),
+                            &n,
+                            format!(
+                                "{:?} is not a valid namespace name (DNS-1123 label)",
+                                n.value
+                            ),
+                        );
+                    }
+                    namespaces.insert(n.value);
+                }
+            }
+        }
+        namespaces
+    }
+
+    /// Static labels: valid Kubernetes labels, none of the `reserved` names.
+    fn labels(
+        &mut self,
+        field: &str,
+        raw: BTreeMap<String, Spanned<String>>,
+        reserved: &[&str],
+    ) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::new();
+        for (k, v) in raw {
+            let lf = format!("{field}.labels.{k}");
+            if reserved.contains(&k.as_str()) {
+                self.problem(
+                    &lf,
+                    &v,
+                    format!("`{k}` is set by the adapter and cannot be overridden"),
+                );
+            } else if let Err(e) = selector::validate_label_key(&k) {
+                self.problem(&lf, &v, format!("invalid label key: {e}"));
+            } else if let Err(e) = selector::validate_label_value(&v.value) {
+                self.problem(&lf, &v, format!("invalid label value: {e}"));
+            }
+            labels.insert(k, v.value);
+        }
+        labels
+    }
+
+    fn service(&mut self, field: &str, raw: Spanned<RawService>) -> Option<Service> {
+        let start = self.problems.len();
+        let r = raw.value;
+        if !is_queue_name(&r.name.value) {
+            self.problem(
+                &format!("{field}.name"),
+                &r.name,
+                format!(
+                    "{:?} must be lowercase letters, digits, '-', '_' or '.', start and end with a letter or digit, at most 63 characters (it becomes the label `service`)",
+                    r.name.value
+                ),
+            );
+        }
+        let namespaces = self.namespaces(field, r.namespaces, &r.name, "service");
+        let targets = match (r.kubernetes, r.urls) {
+            (Some(k), None) => {
+                let k = k.value;
+                let namespace = match &k.namespace {
+                    Some(n) => n.value.clone(),
+                    None => namespaces.iter().next().cloned().unwrap_or_default(),
+                };
+                if !is_dns1123_label(&k.service.value) {
+                    self.problem(
+                        &format!("{field}.kubernetes.service"),
+                        &k.service,
+                        "not a valid Service name",
+                    );
+                }
+                if let Some(n) = &k.namespace
+                    && !is_dns1123_label(&n.value)
+                {
+                    self.problem(
+                        &format!("{field}.kubernetes.namespace"),
+                        n,
+                        "not a valid namespace name",
+                    );
+                }
+                let port = match k.port.value.parse::<u16>() {
+                    Ok(0) => {
+                        self.problem(
+                            &format!("{field}.kubernetes.port"),
+                            &k.port,
+                            "port 0 is not a port",
+                        );
+                        PortRef::Number(0)
+                    }
+                    Ok(n) => PortRef::Number(n),
+                    Err(_) if is_dns1123_label(&k.port.value) => {
+                        PortRef::Name(k.port.value.clone())
+                    }
+                    Err(_) => {
+                        self.problem(
+                            &format!("{field}.kubernetes.port"),
+                            &k.port,
+                            "not a port name or number",
+                        );
+                        PortRef::Number(0)
+                    }
+                };
+                Targets::Kubernetes {
+                    namespace,
+                    service: k.service.value,
+                    port,
+                }
+            }
+            (None, Some(urls)) => {
+                if urls.value.is_empty() {
+                    self.problem(
+                        &format!("{field}.urls"),
+                        &urls,
+                        "must list at least one URL",
+                    );
+                }
+                let mut out = Vec::new();
+                for (j, u) in urls.value.into_iter().enumerate() {
+                    match url::Url::parse(&u.value) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                            out.push(u.value)
+                        }
+                        _ => self.problem(
+                            &format!("{field}.urls[{j}]"),
+                            &u,
+                            format!("{:?} is not an http(s) URL", u.value),
+                        ),
+                    }
+                }
+                Targets::Static(out)
+            }
+            (Some(k), Some(_)) => {
+                self.problem(field, &k, "set either `kubernetes` or `urls`, not both");
+                Targets::Static(Vec::new())
+            }
+            (None, None) => {
+                self.problem(field, &r.name, "one of `kubernetes` or `urls` is required");
+                Targets::Static(Vec::new())
+            }
+        };
+        let scheme = match r.scheme {
+            Some(s) if s.value == "http" || s.value == "https" => s.value,
+            Some(s) => {
+                self.problem(&format!("{field}.scheme"), &s, "must be http or https");
+                "http".into()
+            }
+            None => "http".into(),
+        };
+        let path = match r.path {
+            Some(p) if p.value.starts_with('/') => p.value,
+            Some(p) => {
+                self.problem(&format!("{field}.path"), &p, "must start with /");
+                "/metrics".into()
+            }
+            None => "/metrics".into(),
+        };
+        let metric_name = |v: &mut Self, f: &str, n: &Spanned<String>| {
+            if !is_metric_name(&n.value) {
+                v.problem(
+                    &format!("{field}.{f}"),
+                    n,
+                    format!("{:?} is not a Prometheus metric name", n.value),
+                );
+            }
+        };
+        metric_name(self, "histogram", &r.histogram);
+        if let Some(g) = &r.inflight_gauge {
+            metric_name(self, "inflight_gauge", g);
+        }
+        if let Some(c) = &r.request_counter {
+            metric_name(self, "request_counter", c);
+        }
+        let matchers = match &r.matchers {
+            None => Vec::new(),
+            Some(m) => parse_matchers(&m.value).unwrap_or_else(|e| {
+                self.problem(&format!("{field}.matchers"), m, e);
+                Vec::new()
+            }),
+        };
+        let quantiles = match r.quantiles {
+            None => vec![0.5, 0.95, 0.99],
+            Some(q) => {
+                if q.value.is_empty() {
+                    self.problem(
+                        &format!("{field}.quantiles"),
+                        &q,
+                        "must list at least one quantile",
+                    );
+                }
+                let mut out = Vec::new();
+                for (j, v) in q.value.into_iter().enumerate() {
+                    if !(0.0..=1.0).contains(&v.value) {
+                        self.problem(
+                            &format!("{field}.quantiles[{j}]"),
+                            &v,
+                            "must be between 0 and 1",
+                        );
+                    }
+                    out.push(v.value);
+                }
+                out
+            }
+        };
+        let window = self.duration(&format!("{field}.window"), r.window, DEFAULT_WINDOW);
+        let labels = self.labels(field, r.labels, &["service", "quantile"]);
+        if self.problems.len() > start {
+            return None;
+        }
+        Some(Service {
+            name: r.name.value,
+            namespaces,
+            targets,
+            scheme,
+            path,
+            histogram: r.histogram.value,
+            matchers,
+            quantiles,
+            window,
+            inflight_gauge: r.inflight_gauge.map(|g| g.value),
+            request_counter: r.request_counter.map(|c| c.value),
+            when_empty: r.when_empty.map_or(WhenEmpty::Zero, |w| w.value),
+            labels,
+        })
+    }
+
+    fn promql(&mut self, field: &str, raw: Spanned<RawPromql>) -> Option<Promql> {
+        let start = self.problems.len();
+        let r = raw.value;
+        let name = &r.name.value;
+        let builtin = crate::store::Metric::from_name(name).is_some();
+        if builtin
+            || !is_metric_name(name)
+            || name.chars().any(|c| c.is_ascii_uppercase() || c == ':')
+        {
+            self.problem(
+                &format!("{field}.name"),
+                &r.name,
+                format!("{name:?} must be a lowercase metric name ([a-z_][a-z0-9_]*) not served by the adapter itself"),
+            );
+        }
+        let namespaces = self.namespaces(field, r.namespaces, &r.name, "query");
+        match url::Url::parse(&r.url.value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => self.problem(&format!("{field}.url"), &r.url, "not an http(s) URL"),
+        }
+        if r.query.value.trim().is_empty() {
+            self.problem(&format!("{field}.query"), &r.query, "must not be empty");
+        }
+        let timeout = self.duration(
+            &format!("{field}.timeout"),
+            r.timeout,
+            DEFAULT_PROMQL_TIMEOUT,
+        );
+        let interval = self.duration(
+            &format!("{field}.interval"),
+            r.interval,
+            DEFAULT_PROMQL_INTERVAL,
+        );
+        if self.problems.len() > start {
+            return None;
+        }
+        Some(Promql {
+            name: r.name.value,
+            namespaces,
+            url: r.url.value.trim_end_matches('/').to_string(),
+            query: r.query.value,
+            timeout,
+            interval,
+            when_empty: r.when_empty.map_or(WhenEmpty::Omit, |w| w.value),
+        })
     }
 
     fn secret(
@@ -510,34 +1030,7 @@ impl Validator<'_> {
             );
         }
 
-        let mut namespaces = BTreeSet::new();
-        match q.namespaces {
-            None => self.problem(
-                &format!("{field}.namespaces"),
-                &q.name,
-                "is required: list the namespaces allowed to read this queue",
-            ),
-            Some(ns) if ns.value.is_empty() => self.problem(
-                &format!("{field}.namespaces"),
-                &ns,
-                "must list at least one namespace",
-            ),
-            Some(ns) => {
-                for (j, n) in ns.value.into_iter().enumerate() {
-                    if !is_dns1123_label(&n.value) {
-                        self.problem(
-                            &format!("{field}.namespaces[{j}]"),
-                            &n,
-                            format!(
-                                "{:?} is not a valid namespace name (DNS-1123 label)",
-                                n.value
-                            ),
-                        );
-                    }
-                    namespaces.insert(n.value);
-                }
-            }
-        }
+        let namespaces = self.namespaces(field, q.namespaces, &q.name, "queue");
 
         let endpoint = match &q.endpoint {
             None if default_configured || endpoints.is_empty() => 0,
@@ -581,22 +1074,7 @@ impl Validator<'_> {
             }
         };
 
-        let mut labels = BTreeMap::new();
-        for (k, v) in q.labels {
-            let lf = format!("{field}.labels.{k}");
-            if k == "queue" {
-                self.problem(
-                    &lf,
-                    &v,
-                    "`queue` is set from the queue name and cannot be overridden",
-                );
-            } else if let Err(e) = selector::validate_label_key(&k) {
-                self.problem(&lf, &v, format!("invalid label key: {e}"));
-            } else if let Err(e) = selector::validate_label_value(&v.value) {
-                self.problem(&lf, &v, format!("invalid label value: {e}"));
-            }
-            labels.insert(k, v.value);
-        }
+        let labels = self.labels(field, q.labels, &["queue"]);
 
         let ty = q.kind.value;
         let only =
@@ -744,6 +1222,61 @@ fn is_queue_name(s: &str) -> bool {
         && b.iter().all(|c| {
             c.is_ascii_digit() || c.is_ascii_lowercase() || matches!(c, b'-' | b'_' | b'.')
         })
+}
+
+/// A Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
+fn is_metric_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+/// `name="value", other!="x"` (PromQL equality matchers; `\"` and `\\` escapes).
+fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let end = rest
+            .find(['=', '!'])
+            .ok_or_else(|| format!("expected name=\"value\" in {s:?}"))?;
+        let name = rest[..end].trim();
+        if !is_metric_name(name) || name.contains(':') {
+            return Err(format!("{name:?} is not a label name"));
+        }
+        rest = &rest[end..];
+        let negated = rest.starts_with("!=");
+        rest = rest
+            .strip_prefix("!=")
+            .or_else(|| rest.strip_prefix('='))
+            .ok_or_else(|| format!("only = and != matchers are supported (in {s:?})"))?
+            .trim_start();
+        rest = rest
+            .strip_prefix('"')
+            .ok_or_else(|| format!("value of {name} must be quoted"))?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let close = loop {
+            match chars.next() {
+                Some((i, '"')) => break i,
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => return Err(format!("unterminated value of {name}")),
+                },
+                Some((_, c)) => value.push(c),
+                None => return Err(format!("unterminated value of {name}")),
+            }
+        };
+        out.push(Matcher {
+            name: name.to_string(),
+            value,
+            negated,
+        });
+        rest = rest[close + 1..].trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    Ok(out)
 }
 
 /// A namespace name: DNS-1123 label (`k8s.io/apimachinery/pkg/util/validation.IsDNS1123Label`).

@@ -197,7 +197,7 @@ impl Poller {
                 }
                 let reason: Arc<str> = Arc::from(e.to_string());
                 for (qi, q) in &self.queues {
-                    self.store.queue_status[*qi].set_error(Some(reason.clone()));
+                    self.store.source_status[*qi].set_error(Some(reason.clone()));
                     self.metrics.error(&q.name, "unreachable");
                 }
                 PollReport {
@@ -328,7 +328,7 @@ impl Poller {
                     failed += 1;
                     debug!(queue = %q.name, error = %e, "queue read failed");
                     self.metrics.error(&q.name, e.reason());
-                    self.store.queue_status[*qi]
+                    self.store.source_status[*qi]
                         .set_error(Some(Arc::from(format!("queue {}: {e}", q.name))));
                 }
             }
@@ -361,7 +361,7 @@ impl Poller {
                 })
                 .inc();
         }
-        s.queue_status[qi].set_error(None);
+        s.source_status[qi].set_error(None);
     }
 }
 

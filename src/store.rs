@@ -1,10 +1,15 @@
 //! The latest value of every series, shared between pollers and the API.
 //!
-//! The set of series is fixed by the configuration (a glob pattern is summed
-//! into one series), so the store is built once and never reshaped: each
-//! series keeps its value and read time in atomics. Pollers write them
-//! lock-free; the API reads them lock-free through an index by
-//! (namespace, metric), so answering the HPA never waits on Redis or a lock.
+//! The set of queue and service series is fixed by the configuration (a glob
+//! pattern is summed into one series), so that part of the store is built
+//! once and never reshaped: each series keeps its value and read time in
+//! atomics. Pollers and scrapers write them lock-free; the API reads them
+//! lock-free through an index by (namespace, metric), so answering the HPA
+//! never waits on Redis, a scrape or a lock. A value of NaN means "no item"
+//! (a service configured to omit its quantiles when there was no traffic).
+//!
+//! PromQL results have no fixed shape (the query's vector decides the
+//! items), so each PromQL entry holds an immutable snapshot swapped whole.
 //!
 //! A series whose source failed keeps its last good value and read time; the
 //! error is remembered beside it. Whether that value may still be served is
@@ -26,14 +31,23 @@ pub enum Metric {
     QueuePending,
     /// Age of the oldest waiting or pending item.
     QueueOldestAge,
+    /// A latency quantile of a service (label `quantile`).
+    ServiceLatency,
+    /// Requests per second of a service.
+    ServiceRequestRate,
+    /// In-flight requests of a service, summed over its ready pods.
+    ServiceInflight,
 }
 
 impl Metric {
     /// Every metric, in discovery order.
-    pub const ALL: [Metric; 3] = [
+    pub const ALL: [Metric; 6] = [
         Metric::QueueDepth,
         Metric::QueuePending,
         Metric::QueueOldestAge,
+        Metric::ServiceLatency,
+        Metric::ServiceRequestRate,
+        Metric::ServiceInflight,
     ];
 
     /// The name in the API path and in `metricName`.
@@ -42,6 +56,9 @@ impl Metric {
             Metric::QueueDepth => "queue_depth",
             Metric::QueuePending => "queue_pending",
             Metric::QueueOldestAge => "queue_oldest_age_seconds",
+            Metric::ServiceLatency => "service_latency_seconds",
+            Metric::ServiceRequestRate => "service_request_rate",
+            Metric::ServiceInflight => "service_inflight",
         }
     }
 
@@ -51,13 +68,13 @@ impl Metric {
     }
 }
 
-/// One served time series: a metric of one queue.
+/// One served time series: a metric of one queue or service.
 #[derive(Debug)]
 pub struct Series {
     /// Which metric.
     pub metric: Metric,
-    /// Index of the queue in the config (and in [`Store::queue_status`]).
-    pub queue: usize,
+    /// Index of the source (queue, then service) in [`Store::source_names`] and [`Store::source_status`].
+    pub source: usize,
     /// `queue` plus the static labels, sorted by key.
     pub labels: Vec<(String, String)>,
     /// f64 bits of the latest value.
@@ -88,14 +105,14 @@ impl Series {
     }
 }
 
-/// Health of one queue's last read.
+/// Health of one source's last read.
 #[derive(Debug, Default)]
-pub struct QueueStatus {
+pub struct SourceStatus {
     /// The last read's error, if it failed.
     error: Mutex<Option<Arc<str>>>,
 }
 
-impl QueueStatus {
+impl SourceStatus {
     /// Remembers an error, or clears it with `None`.
     pub fn set_error(&self, e: Option<Arc<str>>) {
         if let Ok(mut g) = self.error.lock() {
@@ -109,21 +126,62 @@ impl QueueStatus {
     }
 }
 
+/// The series of one service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceSeries {
+    /// Source index of the service.
+    pub source: usize,
+    /// One series per configured quantile, in config order.
+    pub latency: Vec<usize>,
+    /// `service_request_rate`, if a request counter is configured.
+    pub rate: Option<usize>,
+    /// `service_inflight`, if an in-flight gauge is configured.
+    pub inflight: Option<usize>,
+}
+
+/// The latest result of one PromQL query.
+#[derive(Debug, Clone, Default)]
+pub struct PromqlSnapshot {
+    /// Items: sorted labels and value.
+    pub items: Vec<(Vec<(String, String)>, f64)>,
+    /// Unix ms of the last successful query; 0 = never.
+    pub read_at_ms: u64,
+    /// Prometheus answered with an error (served as 503 at once).
+    pub query_error: Option<String>,
+    /// Prometheus could not be reached (served while the last result is fresh).
+    pub fetch_error: Option<String>,
+}
+
+/// A PromQL entry: who may read it, and its latest result.
+#[derive(Debug)]
+pub struct PromqlEntry {
+    /// Metric name.
+    pub name: String,
+    /// Namespaces that may read it.
+    pub namespaces: std::collections::BTreeSet<String>,
+    /// Latest result, swapped whole.
+    pub snapshot: arc_swap::ArcSwap<PromqlSnapshot>,
+}
+
 /// All series plus the indexes the API reads through.
 #[derive(Debug)]
 pub struct Store {
     /// Every series.
     pub series: Vec<Series>,
-    /// Queue names by config index.
-    pub queue_names: Vec<String>,
-    /// Per-queue error state by config index.
-    pub queue_status: Vec<QueueStatus>,
+    /// Names of the sources: queues by config index, then services (`queue "x"`, `service "y"`).
+    pub source_names: Vec<String>,
+    /// Error state per source.
+    pub source_status: Vec<SourceStatus>,
     /// Series indexes of each metric for each namespace that may read it.
     by_namespace: HashMap<String, HashMap<Metric, Vec<usize>>>,
     /// Series indexes of each queue by config index: depth, then pending, then age.
     by_queue: Vec<[Option<usize>; 3]>,
-    /// Metrics that at least one queue serves.
-    pub served_metrics: Vec<Metric>,
+    /// Series indexes of each service by config index.
+    pub by_service: Vec<ServiceSeries>,
+    /// PromQL entries by config index.
+    pub promql: Vec<PromqlEntry>,
+    /// Metric names served, in discovery order (built-in ones, then PromQL names).
+    pub served_metrics: Vec<String>,
     /// Data older than this is refused.
     pub max_staleness: Duration,
     /// One flag per Redis endpoint: polled at least once.
@@ -133,61 +191,82 @@ pub struct Store {
 impl Store {
     /// Builds the (empty) store for a configuration.
     pub fn new(config: &Config) -> Store {
-        let mut series = Vec::new();
-        let mut by_namespace: HashMap<String, HashMap<Metric, Vec<usize>>> = HashMap::new();
+        let mut b = Builder::default();
         let mut by_queue = Vec::new();
-        for (qi, q) in config.queues.iter().enumerate() {
-            let mut labels: Vec<(String, String)> = q
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            labels.push(("queue".into(), q.name.clone()));
-            labels.sort();
+        for q in &config.queues {
+            let source = b.source(format!("queue {:?}", q.name));
+            let base = labels(&q.labels, &[("queue", &q.name)]);
             let mut slots = [None; 3];
-            for (mi, metric) in Metric::ALL.into_iter().enumerate() {
+            for (mi, metric) in Metric::ALL.into_iter().take(3).enumerate() {
                 let present = match metric {
-                    Metric::QueueDepth => true,
                     Metric::QueuePending => q.kind.has_pending(),
                     Metric::QueueOldestAge => q.kind.has_oldest_age(),
+                    _ => true,
                 };
-                if !present {
-                    continue;
-                }
-                let idx = series.len();
-                series.push(Series {
-                    metric,
-                    queue: qi,
-                    labels: labels.clone(),
-                    value: AtomicU64::new(0),
-                    read_at_ms: AtomicU64::new(0),
-                });
-                slots[mi] = Some(idx);
-                for ns in &q.namespaces {
-                    by_namespace
-                        .entry(ns.clone())
-                        .or_default()
-                        .entry(metric)
-                        .or_default()
-                        .push(idx);
+                if present {
+                    slots[mi] = Some(b.series(metric, source, base.clone(), &q.namespaces));
                 }
             }
             by_queue.push(slots);
         }
-        let served_metrics = Metric::ALL
-            .into_iter()
-            .filter(|m| series.iter().any(|s| s.metric == *m))
-            .collect();
-        Store {
-            series,
-            queue_names: config.queues.iter().map(|q| q.name.clone()).collect(),
-            queue_status: config
-                .queues
+        let mut by_service = Vec::new();
+        for svc in &config.services {
+            let source = b.source(format!("service {:?}", svc.name));
+            let base = [("service", svc.name.as_str())];
+            let latency = svc
+                .quantiles
                 .iter()
-                .map(|_| QueueStatus::default())
-                .collect(),
-            by_namespace,
+                .map(|q| {
+                    let q = q.to_string();
+                    let l = labels(&svc.labels, &[base[0], ("quantile", &q)]);
+                    b.series(Metric::ServiceLatency, source, l, &svc.namespaces)
+                })
+                .collect();
+            let rate = svc.request_counter.as_ref().map(|_| {
+                b.series(
+                    Metric::ServiceRequestRate,
+                    source,
+                    labels(&svc.labels, &base),
+                    &svc.namespaces,
+                )
+            });
+            let inflight = svc.inflight_gauge.as_ref().map(|_| {
+                b.series(
+                    Metric::ServiceInflight,
+                    source,
+                    labels(&svc.labels, &base),
+                    &svc.namespaces,
+                )
+            });
+            by_service.push(ServiceSeries {
+                source,
+                latency,
+                rate,
+                inflight,
+            });
+        }
+        let mut served_metrics: Vec<String> = Metric::ALL
+            .into_iter()
+            .filter(|m| b.series.iter().any(|s| s.metric == *m))
+            .map(|m| m.name().to_string())
+            .collect();
+        served_metrics.extend(config.promql.iter().map(|p| p.name.clone()));
+        Store {
+            series: b.series,
+            source_names: b.names,
+            source_status: b.status,
+            by_namespace: b.by_namespace,
             by_queue,
+            by_service,
+            promql: config
+                .promql
+                .iter()
+                .map(|p| PromqlEntry {
+                    name: p.name.clone(),
+                    namespaces: p.namespaces.clone(),
+                    snapshot: arc_swap::ArcSwap::from_pointee(PromqlSnapshot::default()),
+                })
+                .collect(),
             served_metrics,
             max_staleness: config.max_staleness,
             endpoints_ready: config
@@ -208,8 +287,13 @@ impl Store {
 
     /// The series of `metric` for queue `queue`, if the queue serves it.
     pub fn queue_series(&self, queue: usize, metric: Metric) -> Option<&Series> {
-        let slot = Metric::ALL.iter().position(|m| *m == metric)?;
+        let slot = Metric::ALL.iter().take(3).position(|m| *m == metric)?;
         self.by_queue.get(queue)?[slot].map(|i| &self.series[i])
+    }
+
+    /// The PromQL entry serving metric `name`, if any.
+    pub fn promql_entry(&self, name: &str) -> Option<&PromqlEntry> {
+        self.promql.iter().find(|p| p.name == name)
     }
 
     /// Marks endpoint `i` as polled at least once.
@@ -225,6 +309,63 @@ impl Store {
             .iter()
             .all(|f| f.load(Ordering::Acquire))
     }
+}
+
+/// Accumulates series and sources while the store is built.
+#[derive(Default)]
+struct Builder {
+    series: Vec<Series>,
+    names: Vec<String>,
+    status: Vec<SourceStatus>,
+    by_namespace: HashMap<String, HashMap<Metric, Vec<usize>>>,
+}
+
+impl Builder {
+    fn source(&mut self, name: String) -> usize {
+        self.names.push(name);
+        self.status.push(SourceStatus::default());
+        self.names.len() - 1
+    }
+
+    fn series(
+        &mut self,
+        metric: Metric,
+        source: usize,
+        labels: Vec<(String, String)>,
+        namespaces: &std::collections::BTreeSet<String>,
+    ) -> usize {
+        let idx = self.series.len();
+        self.series.push(Series {
+            metric,
+            source,
+            labels,
+            value: AtomicU64::new(0),
+            read_at_ms: AtomicU64::new(0),
+        });
+        for ns in namespaces {
+            self.by_namespace
+                .entry(ns.clone())
+                .or_default()
+                .entry(metric)
+                .or_default()
+                .push(idx);
+        }
+        idx
+    }
+}
+
+/// Static labels plus the adapter's own, sorted by key.
+fn labels(
+    statics: &std::collections::BTreeMap<String, String>,
+    own: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut l: Vec<(String, String)> = statics
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    l.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    l.sort();
+    l
 }
 
 /// Milliseconds since the unix epoch, now.
