@@ -150,6 +150,13 @@ step_test() {
     cargo test --locked --all-targets
 }
 
+# Kubernetes manifests (deploy/), adapter configs and the Dockerfile: renders
+# every kustomization, validates it against the supported Kubernetes versions and
+# runs check-config on every config (see the script's header).
+step_manifests() {
+    bash scripts/validate-manifests.sh
+}
+
 step_doctest() {
     if has_lib_target; then
         cargo test --locked --doc
@@ -166,6 +173,7 @@ STEPS=(
     fmt     # formatting
     clippy  # lints, warnings are errors
     test    # unit + integration tests (all targets)
+    manifests # deploy/: kustomize render, kubernetes-validate, yamllint, check-config
     doctest # documentation tests
 )
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand};
 use tracing::{error, info, warn};
 
@@ -16,10 +17,11 @@ use crate::api::{self, ApiState};
 use crate::auth::extension::Overrides;
 use crate::auth::{self, Auth};
 use crate::redis::Poller;
+use crate::scrape::{self, ServiceScraper};
 use crate::server::{self, AdminState};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat, Metrics};
-use crate::{config, tls};
+use crate::{config, promql, tls};
 
 /// Kubernetes external metrics from Redis queues.
 #[derive(Debug, Parser)]
@@ -210,19 +212,37 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         a.tls_cert_file.as_deref(),
         a.tls_private_key_file.as_deref(),
     )?;
-    let auth = match a.auth.auth_mode {
-        AuthMode::Disabled => {
+    let needs_kube = a.auth.auth_mode == AuthMode::Delegated
+        || cfg
+            .services
+            .iter()
+            .any(|s| matches!(s.targets, config::Targets::Kubernetes { .. }));
+    let kube = if needs_kube {
+        Some(kube_client(a.auth.kubeconfig.as_deref()).await?)
+    } else {
+        None
+    };
+    let auth = match (a.auth.auth_mode, &kube) {
+        (AuthMode::Delegated, Some(client)) => {
+            Some(Auth::new(client.clone(), a.auth.options()).await?)
+        }
+        _ => {
             warn!("--auth-mode disabled: every client may read every metric (development only)");
             None
         }
-        AuthMode::Delegated => {
-            let client = kube_client(a.auth.kubeconfig.as_deref()).await?;
-            Some(Auth::new(client, a.auth.options()).await?)
-        }
     };
     let tls = tls::server_config_with(cert.clone(), auth.as_ref().map(|a| a.tls_verifier()));
-    let mut running =
-        Running::start_with_auth(&cfg, tls, a.secure_listen, a.admin_listen, auth.clone()).await?;
+    let mut running = Running::start_with(
+        &cfg,
+        Serving {
+            tls,
+            secure_listen: a.secure_listen,
+            admin_listen: a.admin_listen,
+            auth: auth.clone(),
+            kube,
+        },
+    )
+    .await?;
     running.spawn(cert.watch(a.tls_reload_interval));
     if let Some(auth) = auth {
         running.spawn(auth.watch_configmap());
@@ -233,7 +253,21 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A started adapter: pollers, API listener and admin listener.
+/// How the adapter serves: TLS, listeners, auth, and the Kubernetes API (for endpoints).
+pub struct Serving {
+    /// TLS server config of the API port.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// HTTPS API address.
+    pub secure_listen: SocketAddr,
+    /// Admin address.
+    pub admin_listen: SocketAddr,
+    /// Delegated auth; `None` = disabled.
+    pub auth: Option<Arc<Auth>>,
+    /// Kubernetes client for EndpointSlice discovery.
+    pub kube: Option<kube::Client>,
+}
+
+/// A started adapter: pollers, scrapers, API listener and admin listener.
 pub struct Running {
     /// Where the HTTPS API listens.
     pub api_addr: SocketAddr,
@@ -245,27 +279,65 @@ pub struct Running {
 }
 
 impl Running {
-    /// [`Running::start_with_auth`] with authentication disabled.
+    /// [`Running::start_with`] with authentication disabled and no Kubernetes API.
     pub async fn start(
         cfg: &config::Config,
         tls: Arc<rustls::ServerConfig>,
         secure_listen: SocketAddr,
         admin_listen: SocketAddr,
     ) -> anyhow::Result<Running> {
-        Running::start_with_auth(cfg, tls, secure_listen, admin_listen, None).await
+        let serving = Serving {
+            tls,
+            secure_listen,
+            admin_listen,
+            auth: None,
+            kube: None,
+        };
+        Running::start_with(cfg, serving).await
     }
 
-    /// Binds both listeners and starts every task (the first poll starts at once).
-    pub async fn start_with_auth(
-        cfg: &config::Config,
-        tls: Arc<rustls::ServerConfig>,
-        secure_listen: SocketAddr,
-        admin_listen: SocketAddr,
-        auth: Option<Arc<Auth>>,
-    ) -> anyhow::Result<Running> {
+    /// Binds both listeners and starts every task (the first poll and scrape start at once).
+    pub async fn start_with(cfg: &config::Config, serving: Serving) -> anyhow::Result<Running> {
+        let Serving {
+            tls,
+            secure_listen,
+            admin_listen,
+            auth,
+            kube,
+        } = serving;
         let metrics = Metrics::new();
         let store = Arc::new(Store::new(cfg));
         let pollers = Poller::for_config(cfg, &store, &metrics.poll)?;
+        let mut scrapers = Vec::new();
+        let mut discovery = Vec::new();
+        for (i, svc) in cfg.services.iter().enumerate() {
+            let targets = Arc::new(ArcSwap::from_pointee(Vec::new()));
+            match &svc.targets {
+                config::Targets::Static(urls) => targets.store(Arc::new(urls.clone())),
+                config::Targets::Kubernetes {
+                    namespace,
+                    service,
+                    port,
+                } => {
+                    let client = kube.clone().with_context(|| {
+                        format!(
+                            "service {:?} follows Kubernetes endpoints but there is no Kubernetes API (--kubeconfig)",
+                            svc.name
+                        )
+                    })?;
+                    discovery.push(scrape::discovery::follow(
+                        client,
+                        namespace.clone(),
+                        service.clone(),
+                        port.clone(),
+                        svc.scheme.clone(),
+                        svc.path.clone(),
+                        targets.clone(),
+                    ));
+                }
+            }
+            scrapers.push(ServiceScraper::new(i, svc.clone(), targets));
+        }
         let api_listener = server::bind(secure_listen).await?;
         let admin_listener = server::bind(admin_listen).await?;
         let api_addr = api_listener.local_addr()?;
@@ -288,6 +360,27 @@ impl Running {
         let mut tasks = tokio::task::JoinSet::new();
         for p in pollers {
             tasks.spawn(p.run(cfg.poll_interval));
+        }
+        for d in discovery {
+            tasks.spawn(d);
+        }
+        if !scrapers.is_empty() {
+            let http = scrape::Http::new(cfg.scrape_timeout, cfg.scrape_body_limit);
+            tasks.spawn(scrape::run(
+                scrapers,
+                http,
+                store.clone(),
+                metrics.scrape.clone(),
+                cfg.scrape_interval,
+            ));
+        }
+        for (i, p) in cfg.promql.iter().enumerate() {
+            tasks.spawn(promql::run(
+                i,
+                p.clone(),
+                store.clone(),
+                metrics.promql.clone(),
+            ));
         }
         tasks.spawn(server::serve_tls(api_listener, tls, api::router(api_state)));
         tasks.spawn(async move {

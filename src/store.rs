@@ -139,11 +139,14 @@ pub struct ServiceSeries {
     pub inflight: Option<usize>,
 }
 
+/// Items of a PromQL result: sorted labels and value.
+pub type Items = Vec<(Vec<(String, String)>, f64)>;
+
 /// The latest result of one PromQL query.
 #[derive(Debug, Clone, Default)]
 pub struct PromqlSnapshot {
     /// Items: sorted labels and value.
-    pub items: Vec<(Vec<(String, String)>, f64)>,
+    pub items: Items,
     /// Unix ms of the last successful query; 0 = never.
     pub read_at_ms: u64,
     /// Prometheus answered with an error (served as 503 at once).

@@ -44,6 +44,10 @@ pub struct Metrics {
     pub poll: Arc<PollMetrics>,
     /// The external metrics API.
     pub api: Arc<ApiMetrics>,
+    /// Service scrapes.
+    pub scrape: Arc<ScrapeMetrics>,
+    /// PromQL queries.
+    pub promql: Arc<PromqlMetrics>,
 }
 
 impl Metrics {
@@ -56,10 +60,18 @@ impl Metrics {
         let api = Arc::new(ApiMetrics::register(
             registry.sub_registry_with_prefix("api"),
         ));
+        let scrape = Arc::new(ScrapeMetrics::register(
+            registry.sub_registry_with_prefix("scrape"),
+        ));
+        let promql = Arc::new(PromqlMetrics::register(
+            registry.sub_registry_with_prefix("promql"),
+        ));
         Metrics {
             registry,
             poll,
             api,
+            scrape,
+            promql,
         }
     }
 
@@ -230,6 +242,125 @@ impl ApiMetrics {
             "Age of the values served, at the time they were served",
             m.data_age.clone(),
         );
+        m
+    }
+}
+
+/// Labels of per-service scrape metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabels {
+    /// Service name from the config.
+    pub service: String,
+}
+
+/// Labels of target counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetStateLabels {
+    /// Service name.
+    pub service: String,
+    /// `up` or `down` in the last round.
+    pub state: String,
+}
+
+/// Labels of scrape errors.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScrapeErrorLabels {
+    /// Service name.
+    pub service: String,
+    /// `fetch`, `timeout`, `http_status`, `too_large`, `parse`.
+    pub reason: String,
+}
+
+/// Service scrape metrics (`qma_scrape_*`).
+pub struct ScrapeMetrics {
+    /// Time of one round over all targets of a service.
+    pub duration: Family<ServiceLabels, Histogram>,
+    /// Body bytes read.
+    pub bytes: Family<ServiceLabels, Counter>,
+    /// Targets up and down in the last round.
+    pub targets: Family<TargetStateLabels, Gauge>,
+    /// Failed target scrapes by reason.
+    pub errors: Family<ScrapeErrorLabels, Counter>,
+}
+
+impl ScrapeMetrics {
+    fn register(r: &mut Registry) -> ScrapeMetrics {
+        let m = ScrapeMetrics {
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+            bytes: Family::default(),
+            targets: Family::default(),
+            errors: Family::default(),
+        };
+        r.register(
+            "duration_seconds",
+            "Time to scrape every target of a service",
+            m.duration.clone(),
+        );
+        r.register("bytes", "Bytes of /metrics read", m.bytes.clone());
+        r.register(
+            "targets",
+            "Targets up and down in the last round",
+            m.targets.clone(),
+        );
+        r.register(
+            "errors",
+            "Target scrapes that failed, by service and reason",
+            m.errors.clone(),
+        );
+        m
+    }
+
+    /// Counts one failed scrape.
+    pub fn error(&self, service: &str, reason: &str) {
+        self.errors
+            .get_or_create(&ScrapeErrorLabels {
+                service: service.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// Labels of PromQL metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromqlLabels {
+    /// PromQL entry name.
+    pub name: String,
+}
+
+/// Labels of PromQL errors.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromqlErrorLabels {
+    /// PromQL entry name.
+    pub name: String,
+    /// `query` (Prometheus answered with an error) or `fetch`.
+    pub reason: String,
+}
+
+/// PromQL source metrics (`qma_promql_*`).
+pub struct PromqlMetrics {
+    /// Query latency.
+    pub duration: Family<PromqlLabels, Histogram>,
+    /// Failed queries.
+    pub errors: Family<PromqlErrorLabels, Counter>,
+}
+
+impl PromqlMetrics {
+    fn register(r: &mut Registry) -> PromqlMetrics {
+        let m = PromqlMetrics {
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+            errors: Family::default(),
+        };
+        r.register(
+            "duration_seconds",
+            "PromQL query latency",
+            m.duration.clone(),
+        );
+        r.register("errors", "PromQL queries that failed", m.errors.clone());
         m
     }
 }

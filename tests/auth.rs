@@ -65,7 +65,7 @@ async fn world(options: Options) -> World {
         redis.url()
     );
     let cert = tls::ReloadingCert::new(None, None).unwrap();
-    let mut adapter = Adapter::start_with(&yaml, cert, Some(auth.clone())).await;
+    let mut adapter = Adapter::start_with(&yaml, cert, Some(auth.clone()), None).await;
     adapter.running.spawn(auth.watch_configmap());
     adapter.wait_ready().await;
     World {
@@ -551,7 +551,7 @@ async fn serving_certificate_replaced_on_disk_is_picked_up_without_restart() {
         "redis:\n  url: {}\nqueues:\n  - {{name: q, namespaces: [ns], key: q, type: list}}\n",
         redis.url()
     );
-    let mut a = Adapter::start_with(&yaml, cert.clone(), None).await;
+    let mut a = Adapter::start_with(&yaml, cert.clone(), None, None).await;
     a.wait_ready().await;
     a.running.spawn(cert.watch(Duration::from_millis(100)));
     let (der, mut old_conn) = served_cert(a.running.api_addr, &ca).await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use queue_metrics_adapter::auth::Auth;
-use queue_metrics_adapter::cli::Running;
+use queue_metrics_adapter::cli::{Running, Serving};
 use queue_metrics_adapter::{config, tls};
 
 /// A running adapter plus a client for it.
@@ -36,27 +36,30 @@ impl Adapter {
     pub async fn start(yaml: &str) -> Adapter {
         tls::install_crypto_provider();
         let cert = tls::ReloadingCert::new(None, None).expect("self-signed certificate");
-        Adapter::start_with(yaml, cert, None).await
+        Adapter::start_with(yaml, cert, None, None).await
     }
 
-    /// Starts the adapter with `cert` and delegated `auth` (None: disabled), as `serve` does.
+    /// Starts the adapter with `cert`, delegated `auth` (None: disabled) and a
+    /// Kubernetes client for endpoint discovery, as `serve` does.
     pub async fn start_with(
         yaml: &str,
         cert: Arc<tls::ReloadingCert>,
         auth: Option<Arc<Auth>>,
+        kube: Option<kube::Client>,
     ) -> Adapter {
         tls::install_crypto_provider();
         let cfg = config::parse(yaml, &|_| None).expect("test config is valid");
         let tls = tls::server_config_with(cert, auth.as_ref().map(|a| a.tls_verifier()));
-        let running = Running::start_with_auth(
-            &cfg,
+        let serving = Serving {
             tls,
-            "127.0.0.1:0".parse().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
+            secure_listen: "127.0.0.1:0".parse().unwrap(),
+            admin_listen: "127.0.0.1:0".parse().unwrap(),
             auth,
-        )
-        .await
-        .expect("adapter starts");
+            kube,
+        };
+        let running = Running::start_with(&cfg, serving)
+            .await
+            .expect("adapter starts");
         Adapter {
             running,
             client: client(None),

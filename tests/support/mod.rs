@@ -23,6 +23,8 @@
 pub mod adapter;
 pub mod kube_api;
 pub mod pki;
+pub mod pods;
+pub mod prometheus;
 pub mod redis_server;
 
 #[allow(unused_imports)]
