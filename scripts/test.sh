@@ -5,7 +5,7 @@
 #     scripts/test.sh              # everything, in order
 #     scripts/test.sh clippy test  # only the named steps (see STEPS below)
 #
-# It installs what the tests need (redis-server; kubectl when a package for it
+# It installs what the tests need (redis-server, prometheus; kubectl when a package for it
 # exists) only when missing, prints the tools' versions, then runs the steps
 # listed in STEPS, stopping at the first failure with a non-zero exit.
 # Safe to re-run: with everything installed it goes straight to cargo.
@@ -13,12 +13,14 @@
 # Environment:
 #   QMA_NO_INSTALL=1   never install packages (fail if redis-server is missing)
 #   QMA_REQUIRE_REDIS  forced to 1: redis tests fail, not skip, without redis
+#   QMA_REQUIRE_PROMETHEUS  forced to 1: likewise for prometheus
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 export QMA_REQUIRE_REDIS=1
+export QMA_REQUIRE_PROMETHEUS=1
 export DEBIAN_FRONTEND=noninteractive
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
@@ -90,6 +92,24 @@ ensure_redis() {
     have redis-cli || die "redis-cli missing after installing redis-server"
 }
 
+# prometheus: required by the scrape and PromQL tests, which start their own
+# instances on free ports. The package's init script would start a system
+# instance on :9090; a policy-rc.d forbids that during the install.
+ensure_prometheus() {
+    if have prometheus && prometheus --version >/dev/null 2>&1; then
+        return 0
+    fi
+    install_allowed || die "prometheus missing and QMA_NO_INSTALL=1"
+    local policy=/usr/sbin/policy-rc.d created=0
+    if [ "$(id -u)" -eq 0 ] && [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
+    fi
+    apt_install prometheus || die "could not install prometheus (package prometheus)"
+    [ "$created" -eq 1 ] && rm -f "$policy"
+    hash -r
+    prometheus --version >/dev/null 2>&1 || die "prometheus was installed but does not run"
+}
+
 # kubectl: optional. Tests that need it skip themselves, loudly, without it.
 ensure_kubectl() {
     have kubectl && return 0
@@ -114,6 +134,7 @@ print_versions() {
     printf '%-14s %s\n' "cargo-nextest:" "$(cargo nextest --version 2>/dev/null | head -n1 || echo 'NOT available')"
     printf '%-14s %s\n' "redis-server:" "$(redis-server --version)"
     printf '%-14s %s\n' "redis-cli:" "$(redis-cli --version)"
+    printf '%-14s %s\n' "prometheus:" "$(prometheus --version 2>&1 | head -n1)"
     if have kubectl; then
         local kv
         kv="$(timeout 20 kubectl version --client 2>/dev/null | head -n1 || true)"
@@ -203,6 +224,7 @@ main() {
 
     log "setup"
     ensure_redis
+    ensure_prometheus
     ensure_kubectl
     print_versions
 

@@ -10,22 +10,31 @@
 //! ```text
 //!            ┌──────────── sources ────────────┐
 //! Redis ───► │ redis (lists, zsets, streams)   │      ┌───────┐      ┌──────────────┐
-//!            │   read: commands and replies    ├────► │ store │ ───► │ api (HPA,    │ ◄── kube-apiserver
-//!            └─────────────────────────────────┘      └───────┘      │ kubectl)     │     (aggregator)
-//!                                                         ▲          └──────┬───────┘
-//!                 config (what to read, for whom) ────────┘           tls, server
-//!                 telemetry (tracing, own /metrics) at the side
+//!            │ scrape (latency histograms,     ├────► │ store │ ───► │ api (HPA,    │ ◄── kube-apiserver
+//! services ► │   EndpointSlice discovery)      │      └───────┘      │ kubectl)     │     (aggregator)
+//! /metrics   │ promql (existing Prometheus)    │          ▲          └──────┬───────┘
+//!            └─────────────────────────────────┘          │                 │
+//!                 config (what to read, for whom) ────────┘      auth (TLS client certs, TokenReview,
+//!                 telemetry (tracing, own /metrics) at the side        SubjectAccessReview), tls, server
 //! ```
 //!
 //! - [`config`]: the YAML file, validated with field paths and line numbers.
 //! - [`redis`]: one poller per Redis endpoint; [`redis::read`] says what each
 //!   queue type costs in commands and how replies become numbers.
-//! - [`store`]: the latest value of every series, in atomics; the only thing
-//!   the API reads.
+//! - [`scrape`]: scrapes services' `/metrics` ([`scrape::exposition`] parses,
+//!   [`scrape::window`] computes `rate` and `histogram_quantile` as PromQL
+//!   does, [`scrape::discovery`] follows EndpointSlices).
+//! - [`promql`]: instant queries against an existing Prometheus.
+//! - [`store`]: the latest value of every series, in atomics (PromQL results
+//!   as swapped snapshots); the only thing the API reads.
 //! - [`api`]: discovery, OpenAPI, and the metric endpoint, answering from the
 //!   store; every error is a Kubernetes `Status` ([`api::status`]); label
 //!   selectors ([`api::selector`]) and quantities ([`api::quantity`]) are pure.
-//! - [`tls`], [`server`]: the HTTPS API listener and the admin listener.
+//! - [`auth`]: delegated authentication (front-proxy headers, client
+//!   certificates, TokenReview) and authorization (SubjectAccessReview with
+//!   the attributes of [`auth::request_info`]), cached, failing closed.
+//! - [`tls`], [`server`]: the HTTPS API listener (reloading certificate) and
+//!   the admin listener.
 //! - [`telemetry`]: logs and the adapter's own Prometheus metrics.
 //! - [`cli`]: flags (all with `QMA_*` env vars) and the wiring.
 
