@@ -298,6 +298,8 @@ impl Running {
 
     /// Binds both listeners and starts every task (the first poll and scrape start at once).
     pub async fn start_with(cfg: &config::Config, serving: Serving) -> anyhow::Result<Running> {
+        // The scrapers' and PromQL's HTTP clients use the process-wide provider (ring).
+        tls::install_crypto_provider();
         let Serving {
             tls,
             secure_listen,
