@@ -169,25 +169,8 @@ impl ApiState {
         uri: &axum::http::Uri,
         headers: &HeaderMap,
     ) -> (&'static str, Result<Response, ApiError>) {
-        let path = uri.path();
-        let path = if path.len() > 1 {
-            path.trim_end_matches('/')
-        } else {
-            path
-        };
-        let segments: Vec<&str> = path.split('/').skip(1).collect();
-        let route = match segments.as_slice() {
-            ["apis"] => route::APIS,
-            ["apis", GROUP] => route::GROUP,
-            ["apis", GROUP, VERSION] => route::VERSION,
-            ["apis", GROUP, VERSION, "namespaces", _, _] => route::METRIC,
-            ["openapi", "v2"] => route::OPENAPI_V2,
-            ["openapi", "v3"] => route::OPENAPI_V3,
-            ["openapi", "v3", "apis", GROUP, VERSION] => route::OPENAPI_V3_GROUP,
-            ["version"] => route::VERSION_INFO,
-            ["livez" | "readyz" | "healthz"] => route::HEALTH,
-            _ => route::OTHER,
-        };
+        let segments = segments(uri.path());
+        let route = route_template(&segments);
         if route == route::OTHER {
             return (route, Err(ApiError::PathNotFound));
         }

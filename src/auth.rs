@@ -265,17 +265,11 @@ impl Auth {
             },
             ..TokenReview::default()
         };
-        let api: Api<TokenReview> = Api::all(self.client.clone());
-        let answer = tokio::time::timeout(
-            self.options.timeout,
-            api.create(&PostParams::default(), &review),
-        )
-        .await;
-        let status = match answer {
-            Ok(Ok(r)) => r.status.unwrap_or_default(),
-            Ok(Err(e)) => return Err(unavailable("TokenReview", &e.to_string())),
-            Err(_) => return Err(unavailable("TokenReview", "timed out")),
-        };
+        let status = self
+            .create("TokenReview", &review)
+            .await?
+            .status
+            .unwrap_or_default();
         let user = match (status.authenticated, status.user) {
             (Some(true), Some(u)) => Some(UserInfo {
                 username: u.username.unwrap_or_default(),
@@ -288,6 +282,29 @@ impl Auth {
         self.tokens
             .insert(key, user.clone(), self.options.token_cache_ttl);
         user.ok_or(ApiError::Unauthorized)
+    }
+
+    /// POSTs a review object (TokenReview, SubjectAccessReview) with the timeout;
+    /// any failure is a 503 (fail closed).
+    async fn create<K>(&self, what: &str, review: &K) -> Result<K, ApiError>
+    where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::all(self.client.clone());
+        match tokio::time::timeout(
+            self.options.timeout,
+            api.create(&PostParams::default(), review),
+        )
+        .await
+        {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(unavailable(what, &e.to_string())),
+            Err(_) => Err(unavailable(what, "timed out")),
+        }
     }
 
     /// A SubjectAccessReview for the request's attributes, cached.
@@ -308,17 +325,11 @@ impl Auth {
                     spec,
                     ..SubjectAccessReview::default()
                 };
-                let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
-                let answer = tokio::time::timeout(
-                    self.options.timeout,
-                    api.create(&PostParams::default(), &review),
-                )
-                .await;
-                let status = match answer {
-                    Ok(Ok(r)) => r.status.unwrap_or_default(),
-                    Ok(Err(e)) => return Err(unavailable("SubjectAccessReview", &e.to_string())),
-                    Err(_) => return Err(unavailable("SubjectAccessReview", "timed out")),
-                };
+                let status = self
+                    .create("SubjectAccessReview", &review)
+                    .await?
+                    .status
+                    .unwrap_or_default();
                 let d = Decision {
                     allowed: status.allowed && !status.denied.unwrap_or(false),
                     reason: status.reason.unwrap_or_default(),

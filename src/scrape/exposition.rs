@@ -68,6 +68,21 @@
 //!   enforced (the Prometheus server checks it when storing the exemplar), and
 //!   NUL bytes are allowed in exemplar label values.
 //!
+//! - An unquoted name alone in braces (`{abc} 1`) is an error;
+//!   `openmetricsparse.go` takes it for a metric name, less its first and
+//!   last characters.
+//!
+//! # Performance
+//!
+//! One pass over the bytes, line by line, with a lookup table for name
+//! characters and the standard library's float parsing (the same syntax as
+//! Go's for decimal input). On 1.35 MB of histogram lines (200 targets, five
+//! labels per line; the `throughput` test, `--release`, on a 2-core
+//! development VM): about 840 MB/s (7 M samples/s) with [`parse_with`] and
+//! 700 MB/s with [`parse`] for the Prometheus format, a little more for
+//! OpenMetrics, which allows no optional whitespace: under 2 ms for a whole
+//! scrape interval.
+//!
 //! # Errors and partial results
 //!
 //! Parsing stops at the first error, which carries the 1-based line number;
@@ -112,8 +127,8 @@ pub enum Format {
 /// Picks the format from a Content-Type header (application/openmetrics-text → OpenMetrics, else Prometheus).
 ///
 /// The media type is compared case-insensitively and its parameters
-/// (`version`, `charset`) are ignored; a missing header means Prometheus,
-/// which is also what the Prometheus server falls back to.
+/// (`version`, `charset`) are ignored; a missing header, or any other media
+/// type (`text/plain` included), means Prometheus.
 pub fn format_for(content_type: Option<&str>) -> Format {
     let media_type = content_type
         .and_then(|ct| ct.split(';').next())
@@ -177,7 +192,7 @@ pub enum ExpositionError {
         line: usize,
     },
     /// Where a label name (`[a-zA-Z_][a-zA-Z0-9_]*` or a non-empty quoted
-    /// string) or `}` is expected, there is something else (`{=\"\"}`,
+    /// string) or `}` is expected, there is something else (`{=""}`,
     /// `{a="b",,c="d"}`).
     #[error("line {line}: invalid label name")]
     InvalidLabelName {
@@ -402,14 +417,14 @@ impl Sample<'_> {
 }
 
 type Labels<'a> = Vec<(&'a str, Cow<'a, str>)>;
-type Result<T, E = ExpositionError> = std::result::Result<T, E>;
+type Res<T> = Result<T, ExpositionError>;
 
 fn run<'a>(
     text: &'a str,
     format: Format,
     sample: &mut Sample<'a>,
     emit: &mut impl FnMut(&mut Sample<'a>),
-) -> Result<()> {
+) -> Res<()> {
     let mut rest = text;
     let mut line = 0usize;
     match format {
@@ -481,7 +496,7 @@ fn parse_line<'a>(
     format: Format,
     line: usize,
     sample: &mut Sample<'a>,
-) -> Result<bool> {
+) -> Res<bool> {
     let mut c = Cursor::new(text);
     match format {
         Format::Prometheus => {
@@ -522,7 +537,7 @@ fn parse_line<'a>(
 /// `# …` in the Prometheus format: HELP and TYPE are checked, anything else
 /// is a comment (promlex.l: `#[ \t]+` then `HELP[\t ]+`/`TYPE[\t ]+`, else
 /// the rest of the line is consumed as a comment).
-fn prom_comment(c: &mut Cursor<'_>, line: usize) -> Result<()> {
+fn prom_comment(c: &mut Cursor<'_>, line: usize) -> Res<()> {
     c.bump(); // '#'
     if !matches!(c.peek(), Some(b' ' | b'\t')) {
         return Ok(());
@@ -575,7 +590,7 @@ fn prom_comment(c: &mut Cursor<'_>, line: usize) -> Result<()> {
 
 /// `# …` in OpenMetrics (openmetricslex.l: `# ` then `HELP `, `TYPE `,
 /// `UNIT ` or `EOF`; the caller has handled `# EOF`).
-fn om_comment(text: &str, line: usize) -> Result<()> {
+fn om_comment(text: &str, line: usize) -> Res<()> {
     #[derive(PartialEq)]
     enum Kind {
         Help,
@@ -650,7 +665,7 @@ fn parse_sample<'a>(
     format: Format,
     line: usize,
     sample: &mut Sample<'a>,
-) -> Result<()> {
+) -> Res<()> {
     let prom = format == Format::Prometheus;
     sample.labels.clear();
     let mut name = None;
@@ -708,7 +723,7 @@ fn parse_sample<'a>(
 
 /// Prometheus format, after the value: `[ \t]*` then optionally an integer
 /// timestamp in ms (promlex.l `{D}+`), then only whitespace.
-fn prom_timestamp(c: &mut Cursor<'_>, line: usize) -> Result<Option<i64>> {
+fn prom_timestamp(c: &mut Cursor<'_>, line: usize) -> Res<Option<i64>> {
     c.skip_blank();
     if c.at_end() {
         return Ok(None);
@@ -746,7 +761,7 @@ fn prom_timestamp(c: &mut Cursor<'_>, line: usize) -> Result<Option<i64>> {
 
 /// OpenMetrics, after the value: nothing, or ` timestamp`, and then nothing
 /// or ` # {labels} value [timestamp]` (an exemplar, validated and dropped).
-fn om_suffix(c: &mut Cursor<'_>, line: usize) -> Result<Option<i64>> {
+fn om_suffix(c: &mut Cursor<'_>, line: usize) -> Res<Option<i64>> {
     const EXEMPLAR: &str = "# {";
     if c.at_end() {
         return Ok(None);
@@ -827,7 +842,7 @@ fn parse_labels<'a>(
     line: usize,
     mut name: Option<&mut Option<&'a str>>,
     mut out: Option<&mut Labels<'a>>,
-) -> Result<()> {
+) -> Res<()> {
     let prom = format == Format::Prometheus;
     loop {
         if prom {
@@ -919,7 +934,7 @@ fn parse_labels<'a>(
 }
 
 /// Rejects repeated label names and `__name__`.
-fn check_duplicates(labels: &Labels<'_>, line: usize) -> Result<()> {
+fn check_duplicates(labels: &Labels<'_>, line: usize) -> Res<()> {
     let dup = |name: &str| ExpositionError::DuplicateLabelName {
         line,
         name: name.to_owned(),
@@ -2601,16 +2616,20 @@ rpc_duration_seconds_count 2693
                 .into_iter()
                 .enumerate()
             {
-                if check_invariants(&text, format)
-                    && let Some(n) = ok.get_mut(i)
-                {
+                // Name the input and seed if anything panics, to replay it.
+                let parsed = std::panic::catch_unwind(|| check_invariants(&text, format))
+                    .unwrap_or_else(|panic| {
+                        eprintln!("panic on input {text:?} ({format:?}, seed {seed})");
+                        std::panic::resume_unwind(panic)
+                    });
+                if parsed && let Some(n) = ok.get_mut(i) {
                     *n += 1;
                 }
             }
             done += 1;
         }
         println!(
-            "random_inputs_never_panic: seed {seed:#x}, {done} inputs, parsed OK: prometheus {}, openmetrics {}",
+            "random_inputs_never_panic: seed {seed}, {done} inputs, parsed OK: prometheus {}, openmetrics {}",
             ok.first().unwrap_or(&0),
             ok.get(1).unwrap_or(&0)
         );
