@@ -157,9 +157,7 @@ impl ApiState {
             return Ok(());
         }
         let peer = req.extensions.get::<Arc<PeerCerts>>().map(Arc::as_ref);
-        auth.check(peer, &req.method, &req.uri, &req.headers)
-            .await
-            .map(|_| ())
+        auth.check(peer, &req.method, &req.uri, &req.headers).await
     }
 
     /// Routes one request; returns the route template and the answer.

@@ -22,7 +22,7 @@ pub mod request_info;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method, Uri, header};
@@ -118,6 +118,8 @@ pub struct Auth {
     tokens: TtlCache<[u8; 32], Option<UserInfo>>,
     /// JSON of a SubjectAccessReview spec → decision.
     decisions: TtlCache<String, Decision>,
+    /// (principal, method, path, query) → the whole answer.
+    requests: TtlCache<Vec<u8>, Result<(), ApiError>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -150,6 +152,7 @@ impl Auth {
             handshake,
             tokens: TtlCache::new(),
             decisions: TtlCache::new(),
+            requests: TtlCache::new(),
         }))
     }
 
@@ -211,52 +214,54 @@ impl Auth {
     }
 
     /// Authenticates and authorizes one request.
+    ///
+    /// Whole answers are cached per (who, method, path, query) until the
+    /// earliest expiry of the TokenReview and SubjectAccessReview answers they
+    /// were made of, so a request the caches can answer costs one hash lookup.
     pub async fn check(
         &self,
         peer: Option<&PeerCerts>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-    ) -> Result<UserInfo, ApiError> {
-        let user = self.authenticate(peer, headers).await?;
-        let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        self.authorize(&user, &info).await?;
-        Ok(user)
-    }
-
-    /// The authentication chain; see [`authn`].
-    pub async fn authenticate(
-        &self,
-        peer: Option<&PeerCerts>,
-        headers: &HeaderMap,
-    ) -> Result<UserInfo, ApiError> {
+    ) -> Result<(), ApiError> {
         let settings = self.settings.load();
         let identity = peer.map_or(&PeerIdentity::None, |p| p.identity(&settings));
-        if *identity == PeerIdentity::FrontProxy {
-            if let Some(u) = authn::user_from_headers(headers, &settings) {
-                return Ok(u);
+        let mut key = Vec::with_capacity(256);
+        let principal = principal(identity, headers, &settings, &mut key)?;
+        for part in [method.as_str(), uri.path(), uri.query().unwrap_or("")] {
+            key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            key.extend_from_slice(part.as_bytes());
+        }
+        if let Some(answer) = self.requests.get(&key) {
+            return answer;
+        }
+        let (user, user_until) = match principal {
+            Principal::Proxy => (
+                authn::user_from_headers(headers, &settings).ok_or(ApiError::Unauthorized)?,
+                None,
+            ),
+            Principal::Cert(u) => (u.clone(), None),
+            Principal::Token(t) => {
+                let (u, until) = self.token_review(t).await?;
+                (u, Some(until))
             }
-        } else if authn::has_requestheaders(headers, &settings) {
-            debug!("requestheader headers without a verified front-proxy certificate: refused");
-            return Err(ApiError::Unauthorized);
-        }
-        if let PeerIdentity::User(u) = identity {
-            return Ok(u.clone());
-        }
-        if let Some(token) = bearer(headers) {
-            return self.token_review(token).await;
-        }
-        Err(ApiError::Unauthorized)
+        };
+        let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (answer, decision_until) = self.authorize(&user, &info).await?;
+        let until = user_until.map_or(decision_until, |u| u.min(decision_until));
+        self.requests.insert_until(key, answer.clone(), until);
+        answer
     }
 
-    async fn token_review(&self, token: &str) -> Result<UserInfo, ApiError> {
+    async fn token_review(&self, token: &str) -> Result<(UserInfo, Instant), ApiError> {
         let key: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
             .as_ref()
             .try_into()
             .unwrap_or([0; 32]);
-        if let Some(cached) = self.tokens.get(&key) {
-            return cached.ok_or(ApiError::Unauthorized);
+        if let Some((cached, until)) = self.tokens.get_entry(&key) {
+            return cached.map(|u| (u, until)).ok_or(ApiError::Unauthorized);
         }
         let review = TokenReview {
             spec: TokenReviewSpec {
@@ -279,9 +284,63 @@ impl Auth {
             }),
             _ => None,
         };
-        self.tokens
+        let until = self
+            .tokens
             .insert(key, user.clone(), self.options.token_cache_ttl);
-        user.ok_or(ApiError::Unauthorized)
+        user.map(|u| (u, until)).ok_or(ApiError::Unauthorized)
+    }
+
+    /// A SubjectAccessReview for the request's attributes, cached: the answer
+    /// (allowed, or 403) and until when it may be reused; an error is a 503.
+    async fn authorize(
+        &self,
+        user: &UserInfo,
+        info: &RequestInfo,
+    ) -> Result<(Result<(), ApiError>, Instant), ApiError> {
+        if user
+            .groups
+            .iter()
+            .any(|g| self.options.always_allow_groups.contains(g))
+        {
+            return Ok((Ok(()), Instant::now() + self.options.allow_cache_ttl));
+        }
+        let spec = sar_spec(user, info);
+        let key = serde_json::to_string(&spec).unwrap_or_default();
+        let (decision, until) = match self.decisions.get_entry(&key) {
+            Some(d) => d,
+            None => {
+                let review = SubjectAccessReview {
+                    spec,
+                    ..SubjectAccessReview::default()
+                };
+                let status = self
+                    .create("SubjectAccessReview", &review)
+                    .await?
+                    .status
+                    .unwrap_or_default();
+                let d = Decision {
+                    allowed: status.allowed && !status.denied.unwrap_or(false),
+                    reason: status.reason.unwrap_or_default(),
+                };
+                let ttl = if d.allowed {
+                    self.options.allow_cache_ttl
+                } else {
+                    self.options.deny_cache_ttl
+                };
+                let until = self.decisions.insert(key, d.clone(), ttl);
+                (d, until)
+            }
+        };
+        let answer = if decision.allowed {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(forbidden_message(
+                user,
+                info,
+                &decision.reason,
+            )))
+        };
+        Ok((answer, until))
     }
 
     /// POSTs a review object (TokenReview, SubjectAccessReview) with the timeout;
@@ -306,53 +365,52 @@ impl Auth {
             Err(_) => Err(unavailable(what, "timed out")),
         }
     }
+}
 
-    /// A SubjectAccessReview for the request's attributes, cached.
-    pub async fn authorize(&self, user: &UserInfo, info: &RequestInfo) -> Result<(), ApiError> {
-        if user
-            .groups
-            .iter()
-            .any(|g| self.options.always_allow_groups.contains(g))
-        {
-            return Ok(());
+/// Who a request claims to be, before anything is asked of the Kubernetes API.
+enum Principal<'a> {
+    /// A verified front proxy asserting a user in headers.
+    Proxy,
+    /// A client certificate from the client CA.
+    Cert(&'a UserInfo),
+    /// A bearer token.
+    Token(&'a str),
+}
+
+/// The authentication chain's first step (see [`authn`]): which authenticator
+/// applies, appending what identifies the principal to `key`.
+fn principal<'a>(
+    identity: &'a PeerIdentity,
+    headers: &'a HeaderMap,
+    settings: &Settings,
+    key: &mut Vec<u8>,
+) -> Result<Principal<'a>, ApiError> {
+    if *identity == PeerIdentity::FrontProxy {
+        key.push(b'P');
+        if authn::requestheader_key(headers, settings, key) {
+            return Ok(Principal::Proxy);
         }
-        let spec = sar_spec(user, info);
-        let key = serde_json::to_string(&spec).unwrap_or_default();
-        let decision = match self.decisions.get(&key) {
-            Some(d) => d,
-            None => {
-                let review = SubjectAccessReview {
-                    spec,
-                    ..SubjectAccessReview::default()
-                };
-                let status = self
-                    .create("SubjectAccessReview", &review)
-                    .await?
-                    .status
-                    .unwrap_or_default();
-                let d = Decision {
-                    allowed: status.allowed && !status.denied.unwrap_or(false),
-                    reason: status.reason.unwrap_or_default(),
-                };
-                let ttl = if d.allowed {
-                    self.options.allow_cache_ttl
-                } else {
-                    self.options.deny_cache_ttl
-                };
-                self.decisions.insert(key, d.clone(), ttl);
-                d
-            }
-        };
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(forbidden_message(
-                user,
-                info,
-                &decision.reason,
-            )))
-        }
+        key.clear();
+    } else if authn::has_requestheaders(headers, settings) {
+        debug!("requestheader headers without a verified front-proxy certificate: refused");
+        return Err(ApiError::Unauthorized);
     }
+    if let PeerIdentity::User(u) = identity {
+        key.push(b'U');
+        for part in std::iter::once(&u.username).chain(&u.groups) {
+            key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            key.extend_from_slice(part.as_bytes());
+        }
+        return Ok(Principal::Cert(u));
+    }
+    if let Some(token) = bearer(headers) {
+        key.push(b'T');
+        key.extend_from_slice(
+            ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref(),
+        );
+        return Ok(Principal::Token(token));
+    }
+    Err(ApiError::Unauthorized)
 }
 
 fn unavailable(what: &str, detail: &str) -> ApiError {

@@ -272,6 +272,30 @@ pub fn has_requestheaders(headers: &HeaderMap, s: &Settings) -> bool {
         })
 }
 
+/// Appends every requestheader header (name and value, length-prefixed, in
+/// request order) to `key`, and says whether a non-empty username header is
+/// among them: the part of a request that decides who a front proxy asserts.
+pub fn requestheader_key(headers: &HeaderMap, s: &Settings, key: &mut Vec<u8>) -> bool {
+    let mut has_user = false;
+    for (name, value) in headers {
+        let n = name.as_str();
+        let is_user = s.username_headers.iter().any(|h| h == n);
+        let relevant = is_user
+            || s.uid_headers.iter().chain(&s.group_headers).any(|h| h == n)
+            || s.extra_prefixes
+                .iter()
+                .any(|p| n.len() > p.len() && n[..p.len()].eq_ignore_ascii_case(p));
+        if relevant {
+            has_user |= is_user && !value.is_empty();
+            for part in [n.as_bytes(), value.as_bytes()] {
+                key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                key.extend_from_slice(part);
+            }
+        }
+    }
+    has_user
+}
+
 /// The user asserted by a verified front proxy's headers, if a username header is set.
 pub fn user_from_headers(headers: &HeaderMap, s: &Settings) -> Option<UserInfo> {
     let first = |names: &[String]| {

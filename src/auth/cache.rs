@@ -31,19 +31,33 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
 
     /// The value if present and not expired.
     pub fn get(&self, key: &K) -> Option<V> {
+        self.get_entry(key).map(|(v, _)| v)
+    }
+
+    /// The value and its expiry, if present and not expired.
+    pub fn get_entry(&self, key: &K) -> Option<(V, Instant)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
             .filter(|(_, until)| *until > Instant::now())
-            .map(|(v, _)| v.clone())
+            .map(|(v, until)| (v.clone(), *until))
     }
 
-    /// Stores `value` for `ttl` (a zero TTL stores nothing).
-    pub fn insert(&self, key: K, value: V, ttl: Duration) {
-        if ttl.is_zero() {
+    /// Stores `value` for `ttl` (a zero TTL stores nothing); returns the expiry.
+    pub fn insert(&self, key: K, value: V, ttl: Duration) -> Instant {
+        let until = Instant::now() + ttl;
+        if !ttl.is_zero() {
+            self.insert_until(key, value, until);
+        }
+        until
+    }
+
+    /// Stores `value` until `until` (a past instant stores nothing).
+    pub fn insert_until(&self, key: K, value: V, until: Instant) {
+        let now = Instant::now();
+        if until <= now {
             return;
         }
-        let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (_, until)| *until > now);
@@ -51,7 +65,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
                 entries.clear();
             }
         }
-        entries.insert(key, (value, now + ttl));
+        entries.insert(key, (value, until));
     }
 }
 

@@ -1257,8 +1257,8 @@ mod tests {
     }
 
     /// Ported from prometheus/prometheus model/textparse/promparse_test.go
-    /// `TestPromParse` (its input, less what it reports but we drop: HELP,
-    /// TYPE and comments).
+    /// `TestPromParse`: the same input, and its samples (HELP, TYPE and
+    /// comments are checked but not reported here).
     #[test]
     fn prom_upstream_parse() {
         let input = "# HELP go_gc_duration_seconds A summary of the GC invocation durations.
