@@ -69,17 +69,36 @@ pub struct ApiState {
     pub metrics: Arc<ApiMetrics>,
     /// Delegated authn/authz; `None` when disabled (development).
     pub auth: Option<Arc<Auth>>,
+    /// `qma_api_series_served_total` per served metric, created up front.
+    served: std::collections::HashMap<String, prometheus_client::metrics::counter::Counter>,
+    /// Parsed label selectors by their text.
+    selectors: std::sync::Mutex<std::collections::HashMap<String, Arc<Selector>>>,
+    everything: Arc<Selector>,
 }
 
 impl ApiState {
     /// State for a store; documents list the metrics the store serves.
     pub fn new(store: Arc<Store>, metrics: Arc<ApiMetrics>, auth: Option<Arc<Auth>>) -> ApiState {
         let docs = Documents::new(&store.served_metrics);
+        let served = store
+            .served_metrics
+            .iter()
+            .map(|m| {
+                let c = metrics
+                    .series_served
+                    .get_or_create(&MetricLabels { metric: m.clone() })
+                    .clone();
+                (m.clone(), c)
+            })
+            .collect();
         ApiState {
             store,
             docs,
             metrics,
             auth,
+            served,
+            selectors: Default::default(),
+            everything: Arc::new(Selector::everything()),
         }
     }
 }
@@ -100,14 +119,12 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let m = &state.metrics;
     m.requests
         .get_or_create(&RequestLabels {
-            path: route.to_string(),
+            path: route,
             code: resp.status().as_u16(),
         })
         .inc();
     m.duration
-        .get_or_create(&PathLabels {
-            path: route.to_string(),
-        })
+        .get_or_create(&PathLabels { path: route })
         .observe(started.elapsed().as_secs_f64());
     resp
 }
@@ -226,13 +243,9 @@ impl ApiState {
         };
         // client-go lowercases metric names in the path; accept any case.
         let name = metric.to_ascii_lowercase();
-        let selector = || match query.and_then(label_selector) {
-            None => Ok(Selector::everything()),
-            Some(s) => Selector::parse(&s)
-                .map_err(|e| ApiError::BadRequest(format!("invalid labelSelector {s:?}: {e}"))),
-        };
+        let selector = || self.selector(query.and_then(label_selector));
         let now = now_ms();
-        let mut items = Vec::new();
+        let mut items = ListWriter::new();
         let metric_name: &str;
         if let Some(m) = Metric::from_name(&name) {
             metric_name = m.name();
@@ -258,7 +271,8 @@ impl ApiState {
                 self.check_fresh(source, now, at, last_error().as_deref())?;
                 // NaN: the source chose to serve no item (no traffic in its window).
                 if let Some(value) = quantity::format(value) {
-                    items.push(self.item(metric_name, &s.labels, at, now, value));
+                    self.observe_age(now, at);
+                    items.item(metric_name, &s.labels_json, at, &value);
                 }
             }
         } else {
@@ -286,7 +300,9 @@ impl ApiState {
                     .matches(|k| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str()))
                     && let Some(value) = quantity::format(*value)
                 {
-                    items.push(self.item(metric_name, labels, snap.read_at_ms, now, value));
+                    self.observe_age(now, snap.read_at_ms);
+                    let labels_json = serde_json::to_string(&Labels(labels)).unwrap_or_default();
+                    items.item(metric_name, &labels_json, snap.read_at_ms, &value);
                 }
             }
             return self.list(metric_name, items);
@@ -315,41 +331,79 @@ impl ApiState {
         )))
     }
 
-    fn item<'a>(
-        &self,
-        metric_name: &'a str,
-        labels: &'a [(String, String)],
-        at: u64,
-        now: u64,
-        value: String,
-    ) -> Item<'a> {
+    fn observe_age(&self, now: u64, at: u64) {
         self.metrics
             .data_age
             .observe(now.saturating_sub(at) as f64 / 1000.0);
-        Item {
-            metric_name,
-            metric_labels: Labels(labels),
-            timestamp: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(at))
-                .to_string(),
-            value,
-        }
     }
 
-    /// Serialises the list and counts the items served.
-    fn list(&self, metric_name: &str, items: Vec<Item<'_>>) -> Result<Vec<u8>, ApiError> {
-        self.metrics
-            .series_served
-            .get_or_create(&MetricLabels {
-                metric: metric_name.to_string(),
-            })
-            .inc_by(items.len() as u64);
-        serde_json::to_vec(&List {
-            kind: "ExternalMetricValueList",
-            api_version: GROUP_VERSION,
-            metadata: EmptyMeta {},
-            items,
-        })
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    /// A parsed label selector, from a small cache (the HPA asks the same
+    /// selectors over and over).
+    fn selector(&self, raw: Option<String>) -> Result<Arc<Selector>, ApiError> {
+        let Some(raw) = raw else {
+            return Ok(self.everything.clone());
+        };
+        let mut cache = self.selectors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cache.get(&raw) {
+            return Ok(s.clone());
+        }
+        let parsed =
+            Arc::new(Selector::parse(&raw).map_err(|e| {
+                ApiError::BadRequest(format!("invalid labelSelector {raw:?}: {e}"))
+            })?);
+        if cache.len() >= SELECTOR_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(raw, parsed.clone());
+        Ok(parsed)
+    }
+
+    /// Finishes the list and counts the items served.
+    fn list(&self, metric_name: &str, items: ListWriter) -> Result<Vec<u8>, ApiError> {
+        if let Some(c) = self.served.get(metric_name) {
+            c.inc_by(items.n as u64);
+        }
+        Ok(items.finish())
+    }
+}
+
+/// Most distinct label selectors kept parsed.
+const SELECTOR_CACHE_SIZE: usize = 1024;
+
+/// Writes an `ExternalMetricValueList`
+/// (`k8s.io/metrics/pkg/apis/external_metrics/v1beta1/types.go`) straight into
+/// the response body; label sets arrive pre-rendered as JSON.
+struct ListWriter {
+    out: Vec<u8>,
+    n: usize,
+}
+
+impl ListWriter {
+    fn new() -> ListWriter {
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(
+            br#"{"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":["#,
+        );
+        ListWriter { out, n: 0 }
+    }
+
+    fn item(&mut self, metric_name: &str, labels_json: &str, at_ms: u64, value: &str) {
+        use std::io::Write;
+        if self.n > 0 {
+            self.out.push(b',');
+        }
+        self.n += 1;
+        self.out.extend_from_slice(br#"{"metricName":"#);
+        let _ = serde_json::to_writer(&mut self.out, metric_name);
+        self.out.extend_from_slice(br#","metricLabels":"#);
+        self.out.extend_from_slice(labels_json.as_bytes());
+        let ts = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(at_ms));
+        let _ = write!(self.out, r#","timestamp":"{ts}","value":"{value}"}}"#);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(b"]}");
+        self.out
     }
 }
 
@@ -396,28 +450,8 @@ fn cached(headers: &HeaderMap, body: &[u8], etag: &str) -> Response {
 
 // Wire types of `external.metrics.k8s.io/v1beta1`, borrowed from the store.
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct List<'a> {
-    kind: &'static str,
-    api_version: &'static str,
-    metadata: EmptyMeta,
-    items: Vec<Item<'a>>,
-}
-
-#[derive(Serialize)]
-struct EmptyMeta {}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Item<'a> {
-    metric_name: &'a str,
-    metric_labels: Labels<'a>,
-    timestamp: String,
-    value: String,
-}
-
-struct Labels<'a>(&'a [(String, String)]);
+/// A label set serialised as a JSON object.
+pub struct Labels<'a>(pub &'a [(String, String)]);
 
 impl Serialize for Labels<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -236,9 +236,25 @@ impl Auth {
         if let Some(answer) = self.requests.get(&key) {
             return answer;
         }
+        // Boxed: the slow path's future (Kubernetes API calls) is large, and the
+        // cached path should not pay for building it.
+        Box::pin(self.resolve(principal, key, &settings, method, uri, headers)).await
+    }
+
+    /// Authenticates and authorizes with the Kubernetes API (through the
+    /// review caches) and caches the whole answer under `key`.
+    async fn resolve(
+        &self,
+        principal: Principal<'_>,
+        key: Vec<u8>,
+        settings: &Settings,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
         let (user, user_until) = match principal {
             Principal::Proxy => (
-                authn::user_from_headers(headers, &settings).ok_or(ApiError::Unauthorized)?,
+                authn::user_from_headers(headers, settings).ok_or(ApiError::Unauthorized)?,
                 None,
             ),
             Principal::Cert(u) => (u.clone(), None),

@@ -28,7 +28,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Pipeline, Value};
 use tracing::{debug, info, warn};
 
-use crate::config::{Config, Endpoint, KeySource, Queue, QueueKind};
+use crate::config::{Config, Endpoint, KeySource, QueueKind};
 use crate::store::{Metric, Store, now_ms};
 use crate::telemetry::{EndpointLabels, PollMetrics, QueueLabels};
 use read::{Continuation, ReadError, Reading, Step};
@@ -64,8 +64,8 @@ const MAX_PATTERN_KEYS: usize = 100_000;
 pub struct Poller {
     endpoint_index: usize,
     endpoint: Endpoint,
-    /// (config index, queue) of every queue on this endpoint.
-    queues: Vec<(usize, Queue)>,
+    /// (config index, what to read) of every queue on this endpoint.
+    queues: Vec<(usize, PollQueue)>,
     store: Arc<Store>,
     metrics: Arc<PollMetrics>,
     conn: ConnectionManager,
@@ -75,6 +75,14 @@ pub struct Poller {
     scan_interval: Duration,
     /// Whether the previous poll reached Redis (log only on changes).
     reachable: bool,
+}
+
+/// The part of a queue's config a poller needs (not its namespaces or labels).
+#[derive(Debug, Clone)]
+struct PollQueue {
+    name: String,
+    source: KeySource,
+    kind: QueueKind,
 }
 
 /// Outcome of one poll, for tests and benchmarks.
@@ -103,7 +111,14 @@ impl Poller {
                     .iter()
                     .enumerate()
                     .filter(|(_, q)| q.endpoint == i)
-                    .map(|(qi, q)| (qi, q.clone()))
+                    .map(|(qi, q)| {
+                        let q = PollQueue {
+                            name: q.name.clone(),
+                            source: q.source.clone(),
+                            kind: q.kind.clone(),
+                        };
+                        (qi, q)
+                    })
                     .collect();
                 Poller::new(
                     i,
@@ -120,7 +135,7 @@ impl Poller {
     fn new(
         endpoint_index: usize,
         endpoint: Endpoint,
-        queues: Vec<(usize, Queue)>,
+        queues: Vec<(usize, PollQueue)>,
         scan_interval: Duration,
         store: Arc<Store>,
         metrics: Arc<PollMetrics>,
@@ -339,7 +354,7 @@ impl Poller {
         })
     }
 
-    fn record(&self, qi: usize, q: &Queue, r: &Reading, read_at: u64) {
+    fn record(&self, qi: usize, q: &PollQueue, r: &Reading, read_at: u64) {
         let s = &self.store;
         if let Some(series) = s.queue_series(qi, Metric::QueueDepth) {
             series.set(r.depth, read_at);
@@ -369,7 +384,7 @@ impl Poller {
 fn keys<'a>(
     pattern_keys: &'a HashMap<usize, Vec<String>>,
     qi: usize,
-    q: &'a Queue,
+    q: &'a PollQueue,
 ) -> &'a [String] {
     match &q.source {
         KeySource::Key(k) => std::slice::from_ref(k),

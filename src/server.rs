@@ -60,17 +60,23 @@ pub async fn serve_tls(listener: TcpListener, tls: Arc<ServerConfig>, app: Route
                     return;
                 }
             };
-            // What the client certificate proves is worked out by auth, once per connection.
-            let certs = stream
+            // What a client certificate proves is worked out by auth, once per
+            // connection; connections without one carry nothing.
+            let peer_certs = stream
                 .get_ref()
                 .1
                 .peer_certificates()
-                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
-                .unwrap_or_default();
-            let peer_certs = Arc::new(PeerCerts::new(certs));
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    Arc::new(PeerCerts::new(
+                        c.iter().map(|c| c.clone().into_owned()).collect(),
+                    ))
+                });
             let svc =
                 TowerToHyperService::new(tower::service_fn(move |mut req: Request<Incoming>| {
-                    req.extensions_mut().insert(peer_certs.clone());
+                    if let Some(p) = &peer_certs {
+                        req.extensions_mut().insert(p.clone());
+                    }
                     app.clone().oneshot(req.map(Body::new))
                 }));
             if let Err(e) = auto::Builder::new(TokioExecutor::new())

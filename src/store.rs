@@ -75,8 +75,11 @@ pub struct Series {
     pub metric: Metric,
     /// Index of the source (queue, then service) in [`Store::source_names`] and [`Store::source_status`].
     pub source: usize,
-    /// `queue` plus the static labels, sorted by key.
-    pub labels: Vec<(String, String)>,
+    /// `queue` (or `service`, `quantile`) plus the static labels, sorted by key;
+    /// shared by the series of one source.
+    pub labels: Arc<[(String, String)]>,
+    /// The same labels rendered as a JSON object, for the API's answers.
+    pub labels_json: Arc<str>,
     /// f64 bits of the latest value.
     value: AtomicU64,
     /// Unix milliseconds of the latest successful read; 0 = never read.
@@ -334,14 +337,20 @@ impl Builder {
         &mut self,
         metric: Metric,
         source: usize,
-        labels: Vec<(String, String)>,
+        labels: Arc<[(String, String)]>,
         namespaces: &std::collections::BTreeSet<String>,
     ) -> usize {
         let idx = self.series.len();
+        // Series of one source share their label set; render its JSON once.
+        let labels_json = match self.series.last() {
+            Some(prev) if Arc::ptr_eq(&prev.labels, &labels) => prev.labels_json.clone(),
+            _ => Arc::from(serde_json::to_string(&crate::api::Labels(&labels)).unwrap_or_default()),
+        };
         self.series.push(Series {
             metric,
             source,
             labels,
+            labels_json,
             value: AtomicU64::new(0),
             read_at_ms: AtomicU64::new(0),
         });
@@ -361,14 +370,14 @@ impl Builder {
 fn labels(
     statics: &std::collections::BTreeMap<String, String>,
     own: &[(&str, &str)],
-) -> Vec<(String, String)> {
+) -> Arc<[(String, String)]> {
     let mut l: Vec<(String, String)> = statics
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     l.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     l.sort();
-    l
+    l.into()
 }
 
 /// Milliseconds since the unix epoch, now.

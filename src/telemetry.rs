@@ -181,7 +181,7 @@ impl PollMetrics {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// Route template, e.g. `/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}`.
-    pub path: String,
+    pub path: &'static str,
     /// HTTP status code.
     pub code: u16,
 }
@@ -190,7 +190,7 @@ pub struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PathLabels {
     /// Route template.
-    pub path: String,
+    pub path: &'static str,
 }
 
 /// Labels of served series.
