@@ -23,6 +23,9 @@ mod support;
 #[path = "../load-tests/lib/https.rs"]
 mod https;
 
+#[path = "../load-tests/lib/procstat.rs"]
+mod procstat;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,8 +55,9 @@ async fn start(cfg: &config::Config, auth: Option<Arc<Auth>>) -> Running {
     Running::start_with(cfg, serving).await.unwrap()
 }
 
-/// One round: `CONNS` connections, each with one request in flight; returns (req/s, p99 µs).
-async fn round(addr: SocketAddr, request: Arc<Vec<u8>>) -> (f64, u32) {
+/// One round: `CONNS` connections, each with one request in flight; returns
+/// (req/s, p99 µs, server CPU µs per request).
+async fn round(addr: SocketAddr, request: Arc<Vec<u8>>) -> (f64, u32, f64) {
     let cfg = https::client_config();
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(WARMUP);
@@ -79,12 +83,22 @@ async fn round(addr: SocketAddr, request: Arc<Vec<u8>>) -> (f64, u32) {
             lat
         }));
     }
+    let pid = std::process::id();
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu0 = procstat::thread_cpu_ns(pid, "qma-srv");
+    tokio::time::sleep_until(end.into()).await;
+    let cpu1 = procstat::thread_cpu_ns(pid, "qma-srv");
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.unwrap());
     }
     all.sort_unstable();
-    (all.len() as f64 / SECONDS, https::percentile(&all, 99.0))
+    let cpu_us = cpu1.saturating_sub(cpu0) as f64 / 1000.0 / all.len().max(1) as f64;
+    (
+        all.len() as f64 / SECONDS,
+        https::percentile(&all, 99.0),
+        cpu_us,
+    )
 }
 
 fn main() {
@@ -155,6 +169,7 @@ fn main() {
         "auth_throughput: {CONNS} connections, {WARMUP} s warm-up + {SECONDS} s per round, {ROUNDS} rounds per subject, alternating"
     );
     let (mut off, mut on) = (Vec::new(), Vec::new());
+    let (mut off_cpu, mut on_cpu) = (Vec::new(), Vec::new());
     for r in 0..ROUNDS {
         let order = if r % 2 == 0 {
             [false, true]
@@ -167,15 +182,17 @@ fn main() {
             } else {
                 plain.api_addr
             };
-            let (rps, p99) = load.block_on(round(addr, request.clone()));
+            let (rps, p99, cpu) = load.block_on(round(addr, request.clone()));
             println!(
-                "  round {r} {:<9} {rps:>8.0} req/s  p99 {p99:>6} us",
+                "  round {r} {:<9} {rps:>8.0} req/s  p99 {p99:>6} us  server CPU {cpu:>5.1} us/req",
                 if with_auth { "delegated" } else { "disabled" }
             );
             if with_auth {
-                on.push(rps)
+                on.push(rps);
+                on_cpu.push(cpu);
             } else {
-                off.push(rps)
+                off.push(rps);
+                off_cpu.push(cpu);
             }
         }
     }
@@ -184,10 +201,15 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    let (c_off, c_on) = (med(&mut off_cpu), med(&mut on_cpu));
     let (m_off, m_on) = (med(&mut off), med(&mut on));
     println!(
         "auth disabled: {m_off:.0} req/s (median); delegated, from the caches: {m_on:.0} req/s (median); ratio {:.3} (target >= 0.9)",
         m_on / m_off
+    );
+    println!(
+        "server CPU per request: disabled {c_off:.1} us, delegated {c_on:.1} us; CPU-based ratio {:.3}",
+        c_off / c_on
     );
     println!(
         "Kubernetes API calls during the measured rounds: {} (all answered from the caches)",
