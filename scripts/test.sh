@@ -178,6 +178,17 @@ step_manifests() {
     bash scripts/validate-manifests.sh
 }
 
+# The exposition parser under a fuzzer for a bounded time (scripts/fuzz.sh:
+# libFuzzer through cargo-fuzz, installed here when missing; if that install
+# fails, the random-input smoke test runs instead). QMA_FUZZ_SECONDS (60).
+step_fuzz() {
+    if ! cargo fuzz --version >/dev/null 2>&1 && install_allowed; then
+        log "installing cargo-fuzz (crates.io)"
+        cargo install --locked cargo-fuzz || warn "cargo-fuzz install failed: falling back to the smoke test"
+    fi
+    QMA_FUZZ_SECONDS="${QMA_FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+}
+
 step_doctest() {
     if has_lib_target; then
         cargo test --locked --doc
@@ -195,6 +206,7 @@ STEPS=(
     clippy  # lints, warnings are errors
     test    # unit + integration tests (all targets)
     manifests # deploy/: kustomize render, kubernetes-validate, yamllint, check-config
+    fuzz    # exposition parser under libFuzzer, bounded time
     doctest # documentation tests
 )
 
