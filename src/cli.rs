@@ -199,7 +199,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let cfg =
                 config::load(&file).with_context(|| format!("{} is not valid", file.display()))?;
             print!("{}", cfg.table());
-            println!("{}: OK, {} queues", file.display(), cfg.queues.len());
+            println!(
+                "{}: OK, {} queues, {} services, {} promql entries",
+                file.display(),
+                cfg.queues.len(),
+                cfg.services.len(),
+                cfg.promql.len()
+            );
             Ok(())
         }
         Command::Serve(a) => serve(*a).await,

@@ -1354,6 +1354,56 @@ impl Config {
                 detail
             );
         }
+        if !self.services.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nscrape_interval={} scrape_timeout={} scrape_body_limit={}",
+                humantime::format_duration(self.scrape_interval),
+                humantime::format_duration(self.scrape_timeout),
+                self.scrape_body_limit
+            );
+            let _ = writeln!(
+                out,
+                "{:<24} {:<40} {:<36} {:<20} NAMESPACES",
+                "SERVICE", "TARGETS", "HISTOGRAM", "QUANTILES/WINDOW"
+            );
+            for svc in &self.services {
+                let targets = match &svc.targets {
+                    Targets::Kubernetes {
+                        namespace,
+                        service,
+                        port,
+                    } => format!("svc {namespace}/{service}:{port:?}"),
+                    Targets::Static(urls) => format!("{} static URL(s)", urls.len()),
+                };
+                let q: Vec<String> = svc.quantiles.iter().map(f64::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<40} {:<36} {:<20} {}",
+                    svc.name,
+                    targets,
+                    svc.histogram,
+                    format!("{}/{}", q.join(","), humantime::format_duration(svc.window)),
+                    svc.namespaces.iter().cloned().collect::<Vec<_>>().join(",")
+                );
+            }
+        }
+        if !self.promql.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{:<32} {:<40} NAMESPACES",
+                "PROMQL METRIC", "PROMETHEUS"
+            );
+            for p in &self.promql {
+                let _ = writeln!(
+                    out,
+                    "{:<32} {:<40} {}",
+                    p.name,
+                    p.url,
+                    p.namespaces.iter().cloned().collect::<Vec<_>>().join(",")
+                );
+            }
+        }
         out
     }
 }

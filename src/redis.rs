@@ -105,6 +105,8 @@ impl Poller {
             .endpoints
             .iter()
             .enumerate()
+            // An endpoint no queue uses is not polled (nor connected to).
+            .filter(|(i, _)| config.queues.iter().any(|q| q.endpoint == *i))
             .map(|(i, e)| {
                 let queues = config
                     .queues

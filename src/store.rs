@@ -275,10 +275,9 @@ impl Store {
                 .collect(),
             served_metrics,
             max_staleness: config.max_staleness,
-            endpoints_ready: config
-                .endpoints
-                .iter()
-                .map(|_| AtomicBool::new(false))
+            // An endpoint no queue uses is never polled, so it cannot hold readiness back.
+            endpoints_ready: (0..config.endpoints.len())
+                .map(|i| AtomicBool::new(!config.queues.iter().any(|q| q.endpoint == i)))
                 .collect(),
         }
     }
