@@ -5,6 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 mod check;
 #[path = "../../src/scrape/exposition.rs"]
+#[allow(dead_code)] // the targets use only parse and parse_with
 mod exposition;
 
 fuzz_target!(|data: &[u8]| check::check(data));

@@ -4,6 +4,7 @@
 #[path = "../../fuzz_targets/check.rs"]
 mod check;
 #[path = "../../../src/scrape/exposition.rs"]
+#[allow(dead_code)] // the targets use only parse and parse_with
 mod exposition;
 
 fn main() {
