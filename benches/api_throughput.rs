@@ -46,6 +46,11 @@ mod https;
 #[path = "../load-tests/lib/procstat.rs"]
 mod procstat;
 
+#[path = "../load-tests/lib/report.rs"]
+mod report;
+
+use report::env_or;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -560,11 +565,4 @@ fn summarize(name: &'static str, bytes: usize, a: &[RoundResult], b: &[RoundResu
         adapter_srv_us: med(a, &|r| r.server_cpu_us_per_req),
         baseline_srv_us: med(b, &|r| r.server_cpu_us_per_req),
     }
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

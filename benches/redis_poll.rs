@@ -33,6 +33,11 @@ mod queues10k;
 #[path = "../load-tests/lib/procstat.rs"]
 mod procstat;
 
+#[path = "../load-tests/lib/report.rs"]
+mod report;
+
+use report::{env_or, ms, verdict};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -296,19 +301,4 @@ fn summary(times: &[f64]) -> Summary {
         max: v.last().copied().unwrap_or(0.0),
         mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
     }
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "MISSED" }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

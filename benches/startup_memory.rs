@@ -51,6 +51,11 @@ mod https;
 #[path = "../load-tests/lib/procstat.rs"]
 mod procstat;
 
+#[path = "../load-tests/lib/report.rs"]
+mod report;
+
+use report::{env_or, ms, verdict};
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -621,19 +626,4 @@ async fn api_load(api: SocketAddr, conns: usize, seconds: f64) -> (usize, usize)
 
 fn mib(kib: u64) -> String {
     format!("{:.1}M", kib as f64 / 1024.0)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "MISSED" }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
