@@ -79,11 +79,9 @@ struct Params {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with cargo bench --bench {NAME}");
+    if !report::running_as_bench(NAME) {
         return;
     }
-    tls::install_crypto_provider();
     assert!(
         support::redis_available(),
         "redis-server not found (PATH or $QMA_REDIS_SERVER)"

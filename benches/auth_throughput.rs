@@ -23,6 +23,9 @@ mod support;
 #[path = "../load-tests/lib/https.rs"]
 mod https;
 
+#[path = "../load-tests/lib/report.rs"]
+mod report;
+
 #[path = "../load-tests/lib/procstat.rs"]
 mod procstat;
 
@@ -102,11 +105,9 @@ async fn round(addr: SocketAddr, request: Arc<Vec<u8>>) -> (f64, u32, f64) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with cargo bench --bench auth_throughput");
+    if !report::running_as_bench("auth_throughput") {
         return;
     }
-    tls::install_crypto_provider();
     let servers = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("qma-srv")

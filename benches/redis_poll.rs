@@ -44,18 +44,16 @@ use std::time::{Duration, Instant};
 use queue_metrics_adapter::config::{self, KeySource, QueueKind};
 use queue_metrics_adapter::redis::{Poller, read};
 use queue_metrics_adapter::store::{Metric, Store, now_ms};
-use queue_metrics_adapter::{telemetry, tls};
+use queue_metrics_adapter::telemetry;
 use support::RedisServer;
 
 const NAME: &str = "redis_poll";
 const WARMUPS: usize = 3;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with cargo bench --bench {NAME}");
+    if !report::running_as_bench(NAME) {
         return;
     }
-    tls::install_crypto_provider();
     assert!(
         support::redis_available(),
         "redis-server not found (PATH or $QMA_REDIS_SERVER)"

@@ -6,6 +6,9 @@
 //! Run: `cargo bench --bench scrape_round`. Bounded: 3 warm-up rounds and 30
 //! measured rounds per size. Binds 127.0.0.1 only; everything stops at the end.
 
+#[path = "../load-tests/lib/report.rs"]
+mod report;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -160,11 +163,9 @@ fn parser_throughput() {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with cargo bench --bench scrape_round");
+    if !report::running_as_bench("scrape_round") {
         return;
     }
-    queue_metrics_adapter::tls::install_crypto_provider();
     println!(
         "machine: {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())

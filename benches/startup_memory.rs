@@ -67,7 +67,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use queue_metrics_adapter::redis::Poller;
 use queue_metrics_adapter::store::Store;
-use queue_metrics_adapter::{config, telemetry, tls};
+use queue_metrics_adapter::{config, telemetry};
 use support::RedisServer;
 
 const NAME: &str = "startup_memory";
@@ -150,11 +150,9 @@ fn heap_mark() -> Heap {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("skipped: run with cargo bench --bench {NAME}");
+    if !report::running_as_bench(NAME) {
         return;
     }
-    tls::install_crypto_provider();
     assert!(
         support::redis_available(),
         "redis-server not found (PATH or $QMA_REDIS_SERVER)"

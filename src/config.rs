@@ -536,7 +536,6 @@ impl Validator<'_> {
                 timeout: DEFAULT_REDIS_TIMEOUT,
             }),
         }
-        let default_configured = !endpoint_names.is_empty();
         for (name, r) in raw.redis_endpoints {
             let field = format!("redis_endpoints.{name}");
             if name == "default" {
@@ -567,7 +566,7 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if let Some(queue) = self.queue(&field, q, &endpoint_names, default_configured) {
+            if let Some(queue) = self.queue(&field, q, &endpoint_names) {
                 queues.push(queue);
             }
         }
@@ -1013,7 +1012,6 @@ impl Validator<'_> {
         field: &str,
         raw: Spanned<RawQueue>,
         endpoints: &BTreeMap<String, usize>,
-        default_configured: bool,
     ) -> Option<Queue> {
         let line = raw.referenced.line();
         let start = self.problems.len();
@@ -1033,7 +1031,7 @@ impl Validator<'_> {
         let namespaces = self.namespaces(field, q.namespaces, &q.name, "queue");
 
         let endpoint = match &q.endpoint {
-            None if default_configured || endpoints.is_empty() => 0,
+            // No `endpoint`: the default one (`redis:`).
             None => 0,
             Some(e) => match endpoints.get(&e.value) {
                 Some(i) => *i,

@@ -62,16 +62,6 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Loads a certificate chain and private key from PEM files.
-pub fn load_pem(
-    cert: &Path,
-    key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let cert_pem = read(cert)?;
-    let key_pem = read(key)?;
-    parse_pem(&cert_pem, &key_pem, cert, key)
-}
-
 fn read(p: &Path) -> Result<Vec<u8>> {
     std::fs::read(p).map_err(|source| Error::Read {
         path: p.display().to_string(),

@@ -21,3 +21,14 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// The start of every bench's `main`: under `cargo test` (no `--bench`) says it
+/// was skipped and returns false; else installs the crypto provider (ring).
+pub fn running_as_bench(name: &str) -> bool {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("skipped: run with cargo bench --bench {name}");
+        return false;
+    }
+    queue_metrics_adapter::tls::install_crypto_provider();
+    true
+}
