@@ -22,7 +22,10 @@
 //!    `TcpStream`, HTTP/1.0) and notes when the port first answers at all
 //!    ("listening": config loaded, certificate made, listeners bound) and
 //!    when it first answers 200 ("ready": first poll of Redis done);
-//! 3. reads `VmRSS`/`VmHWM`/`RssAnon` from `/proc/PID/status` at ready;
+//! 3. reads `VmRSS`/`VmHWM`/`RssAnon` from `/proc/PID/status` at ready,
+//!    and the child's own timings from its JSON log: "configuration loaded"
+//!    (read, parse, validate) and "first poll done" (connect, round trips,
+//!    store writes);
 //! 4. lets it poll for `SECONDS` while `CONNS` keep-alive HTTPS connections
 //!    request single-queue selectors (`labelSelector=queue=<name>`, the
 //!    HPA's request) as fast as they can, one in 50 requests being a whole
@@ -199,8 +202,10 @@ fn main() {
 
     println!();
     println!(
-        "   {:<3} {:>9} {:>8} {:>7} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>7} | {:>7} {:>6} {:>7}",
+        "   {:<3} {:>9} {:>8} {:>9} {:>8} {:>7} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>7} | {:>7} {:>6} {:>7}",
         "run",
+        "config ms",
+        "poll ms",
         "listen ms",
         "ready ms",
         "CPU ms",
@@ -219,8 +224,10 @@ fn main() {
     for run in 1..=runs {
         let r = one_run(&binary, &config_path, &dir, seconds, conns, &load_rt);
         println!(
-            "   {:<3} {:>9.1} {:>8.1} {:>7.0} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>7} | {:>7.0} {:>6} {:>7.1}",
+            "   {:<3} {:>9.1} {:>8.1} {:>9.1} {:>8.1} {:>7.0} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>7} | {:>7.0} {:>6} {:>7.1}",
             run,
+            r.config_ms,
+            r.first_poll_ms,
             r.listening_ms,
             r.ready_ms,
             r.cpu_to_ready_ms,
@@ -246,6 +253,8 @@ fn main() {
         )
     };
     let kib_to_mib = |k: u64| k as f64 / 1024.0;
+    let config_ms = col(&|r| r.config_ms);
+    let first_poll_ms = col(&|r| r.first_poll_ms);
     let listening = col(&|r| r.listening_ms);
     let ready = col(&|r| r.ready_ms);
     let cpu_to_ready = col(&|r| r.cpu_to_ready_ms);
@@ -257,6 +266,14 @@ fn main() {
     let cpu = col(&|r| r.cpu_percent);
     println!();
     println!("== summary over {runs} runs (median / max) ==");
+    println!(
+        "   config load (child)    {:7.1} / {:7.1} ms   (read, parse, validate; from main)",
+        config_ms.0, config_ms.1
+    );
+    println!(
+        "   first poll (child)     {:7.1} / {:7.1} ms   (connect, round trips, store writes)",
+        first_poll_ms.0, first_poll_ms.1
+    );
     println!(
         "   time to listening      {:7.1} / {:7.1} ms",
         listening.0, listening.1
@@ -437,6 +454,10 @@ struct PlainQueue {
 }
 
 struct RunResult {
+    /// The child's own "configuration loaded" time (read + parse + validate).
+    config_ms: f64,
+    /// The child's own "first poll done" time (connect + 2 round trips + store writes).
+    first_poll_ms: f64,
     listening_ms: f64,
     ready_ms: f64,
     cpu_to_ready_ms: f64,
@@ -445,6 +466,20 @@ struct RunResult {
     rps: f64,
     errors: usize,
     cpu_percent: f64,
+}
+
+/// `elapsed_ms` of the child's "configuration loaded" and "first poll done"
+/// JSON log lines (NaN when absent).
+fn child_times(log: &Path) -> (f64, f64) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let find = |message: &str| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message"] == message)
+            .and_then(|v| v["elapsed_ms"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    (find("configuration loaded"), find("first poll done"))
 }
 
 /// Kills and reaps the child on every exit path, panics included.
@@ -490,7 +525,13 @@ fn one_run(
         .arg(admin.to_string())
         .arg("--auth-mode")
         .arg("disabled")
-        .env("RUST_LOG", "warn")
+        .arg("--log-format")
+        .arg("json")
+        // The two start-up lines the child times itself (see `child_times`).
+        .env(
+            "RUST_LOG",
+            "warn,queue_metrics_adapter::cli=info,queue_metrics_adapter::redis=info",
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log_file));
@@ -535,6 +576,7 @@ fn one_run(
         std::thread::sleep(Duration::from_millis(2));
     };
     let at_ready = procstat::memory(pid).expect("adapter alive");
+    let (config_ms, first_poll_ms) = child_times(&adapter.log);
     let cpu_to_ready_ms = procstat::process_cpu_ticks_ns(pid) as f64 / 1e6;
 
     let cpu0 = procstat::process_cpu_ticks_ns(pid);
@@ -548,6 +590,8 @@ fn one_run(
     }
     drop(adapter);
     RunResult {
+        config_ms,
+        first_poll_ms,
         listening_ms: ms(listening.unwrap_or(ready)),
         ready_ms: ms(ready),
         cpu_to_ready_ms,

@@ -213,7 +213,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let cfg = config::load(&a.config)?;
+    info!(
+        queues = cfg.queues.len(),
+        services = cfg.services.len(),
+        promql = cfg.promql.len(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "configuration loaded"
+    );
     let cert = tls::ReloadingCert::new(
         a.tls_cert_file.as_deref(),
         a.tls_private_key_file.as_deref(),

@@ -1,10 +1,24 @@
 //! What to read and for whom: the YAML configuration file.
 //!
-//! The file is parsed with serde-saphyr into `Raw*` structs whose fields carry
-//! their source position ([`Spanned`]), then validated into the resolved
-//! [`Config`] that the rest of the adapter uses. Every error names the field
-//! path (`queues[2].type`) and the line it came from, so `check-config` can be
-//! run in CI on the ConfigMap before it ships.
+//! The file is parsed with serde-saphyr into `Raw*` structs whose fields are
+//! wrapped in `At`, then validated into the resolved [`Config`] that the rest
+//! of the adapter uses. Every error names the field path (`queues[2].type`)
+//! and the line it came from, so `check-config` can be run in CI on the
+//! ConfigMap before it ships.
+//!
+//! Start-up time is a product target (docs/PERFORMANCE.md), and serde-saphyr
+//! reads about 10 MB/s, so a 10,000-queue file is most of it. Two things keep
+//! that down without giving up line numbers:
+//!
+//! - Asking for a [`Spanned`] position on every field makes the parse about
+//!   a third slower. So [`parse`] reads the file without positions first, and
+//!   only if validation finds a problem, again with them, to put the lines
+//!   into the messages. Both passes run the same validation on the same text,
+//!   so they find the same problems. Syntax errors carry their position from
+//!   serde-saphyr itself.
+//! - A long `queues:` list is cut into parts parsed on separate threads
+//!   ([`split`]); whenever a cut could change the meaning, the file is parsed
+//!   whole instead.
 //!
 //! Secrets (Redis username and password) are never inline: they come from a
 //! file or an environment variable, are read at load time, and are wrapped in
@@ -19,6 +33,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::api::selector;
+
+mod split;
 
 /// Result type of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -220,8 +236,6 @@ pub struct Queue {
     pub kind: QueueKind,
     /// Static labels added to every series (never `queue`).
     pub labels: BTreeMap<String, String>,
-    /// Line of the queue entry in the file (for `check-config` and messages).
-    pub line: u64,
 }
 
 /// Where a queue lives in Redis.
@@ -327,97 +341,208 @@ impl ScoreUnit {
 // ---------------------------------------------------------------------------
 // The file as written.
 
+thread_local! {
+    /// Whether `At` values being deserialized on this thread record their line.
+    static WITH_LINES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A value from the file and, when the parse asked for positions, its line
+/// (0 otherwise). Deserializes as serde-saphyr's [`Spanned`] in the pass with
+/// lines and as the bare value in the fast pass (see the module docs).
+#[derive(Debug)]
+struct At<T> {
+    value: T,
+    line: u64,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if WITH_LINES.get() {
+            let s = Spanned::<T>::deserialize(d)?;
+            Ok(At {
+                line: s.referenced.line(),
+                value: s.value,
+            })
+        } else {
+            Ok(At {
+                value: T::deserialize(d)?,
+                line: 0,
+            })
+        }
+    }
+}
+
+/// serde-saphyr's options for the config file. Its default budget allows
+/// 250,000 nodes, about 16,000 queues; ours allows 20 times that. The budget
+/// guards against alias bombs and runaway input; this file comes from the
+/// operator, and a ConfigMap holds at most 1 MiB anyway.
+fn options(strict_indentation: bool) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 5_000_000;
+    budget.max_events = 20_000_000;
+    let mut o = serde_saphyr::Options::default();
+    o.budget = Some(budget);
+    o.strict_indentation = strict_indentation;
+    o
+}
+
+/// Deserializes `text` as `T` with or without positions on this thread.
+fn read<T: serde::de::DeserializeOwned>(
+    text: &str,
+    with_lines: bool,
+    strict_indentation: bool,
+) -> Result<T> {
+    /// Puts the thread's mode back however the parse ends.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            WITH_LINES.set(self.0);
+        }
+    }
+    let _restore = Restore(WITH_LINES.replace(with_lines));
+    serde_saphyr::from_str_with_options(text, options(strict_indentation))
+        .map_err(|e| Error::Syntax(e.to_string()))
+}
+
+/// Deserializes the raw file, with or without positions.
+fn read_raw(text: &str, with_lines: bool) -> Result<RawConfig> {
+    read(text, with_lines, false)
+}
+
+/// Smallest part worth a thread of its own.
+const MIN_PART_BYTES: usize = 128 << 10;
+/// Most threads one parse uses.
+const MAX_PARTS: usize = 8;
+
+/// Deserializes the raw file without positions, a long queue list in parts
+/// on several threads (see [`split`]); the whole file on one thread when it
+/// cannot be cut or a part does not come out exactly as expected.
+fn read_fast(text: &str) -> Result<RawConfig> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    split::split(text, cores.min(MAX_PARTS), MIN_PART_BYTES)
+        .and_then(|s| read_parts(&s))
+        .map_or_else(|| read_raw(text, false), Ok)
+}
+
+/// Parses the head on this thread and each tail on its own; `None` unless
+/// every part parses with strict indentation and holds as many queues as it
+/// has item lines.
+fn read_parts(s: &split::Split) -> Option<RawConfig> {
+    std::thread::scope(|scope| {
+        let tails: Vec<_> = s
+            .tails
+            .iter()
+            .map(|(text, items)| {
+                scope.spawn(move || {
+                    let queues: Vec<At<RawQueue>> = read(text, false, true).ok()?;
+                    (queues.len() == *items).then_some(queues)
+                })
+            })
+            .collect();
+        let head: Option<RawConfig> = read(&s.head, false, true)
+            .ok()
+            .filter(|h: &RawConfig| h.queues.len() == s.head_items);
+        let mut queues = Vec::new();
+        for t in tails {
+            queues.push(t.join().ok()??);
+        }
+        let mut head = head?;
+        head.queues.extend(queues.into_iter().flatten());
+        Some(head)
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    redis: Option<Spanned<RawRedis>>,
+    redis: Option<At<RawRedis>>,
     #[serde(default)]
-    redis_endpoints: BTreeMap<String, Spanned<RawRedis>>,
-    poll_interval: Option<Spanned<String>>,
-    max_staleness: Option<Spanned<String>>,
-    scan_interval: Option<Spanned<String>>,
+    redis_endpoints: BTreeMap<String, At<RawRedis>>,
+    poll_interval: Option<At<String>>,
+    max_staleness: Option<At<String>>,
+    scan_interval: Option<At<String>>,
     #[serde(default)]
-    queues: Vec<Spanned<RawQueue>>,
-    scrape_interval: Option<Spanned<String>>,
-    scrape_timeout: Option<Spanned<String>>,
-    scrape_body_limit: Option<Spanned<u64>>,
+    queues: Vec<At<RawQueue>>,
+    scrape_interval: Option<At<String>>,
+    scrape_timeout: Option<At<String>>,
+    scrape_body_limit: Option<At<u64>>,
     #[serde(default)]
-    services: Vec<Spanned<RawService>>,
+    services: Vec<At<RawService>>,
     #[serde(default)]
-    promql: Vec<Spanned<RawPromql>>,
+    promql: Vec<At<RawPromql>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawService {
-    name: Spanned<String>,
-    namespaces: Option<Spanned<Vec<Spanned<String>>>>,
-    kubernetes: Option<Spanned<RawKubeTarget>>,
-    urls: Option<Spanned<Vec<Spanned<String>>>>,
-    scheme: Option<Spanned<String>>,
-    path: Option<Spanned<String>>,
-    histogram: Spanned<String>,
-    matchers: Option<Spanned<String>>,
-    quantiles: Option<Spanned<Vec<Spanned<f64>>>>,
-    window: Option<Spanned<String>>,
-    inflight_gauge: Option<Spanned<String>>,
-    request_counter: Option<Spanned<String>>,
-    when_empty: Option<Spanned<WhenEmpty>>,
+    name: At<String>,
+    namespaces: Option<At<Vec<At<String>>>>,
+    kubernetes: Option<At<RawKubeTarget>>,
+    urls: Option<At<Vec<At<String>>>>,
+    scheme: Option<At<String>>,
+    path: Option<At<String>>,
+    histogram: At<String>,
+    matchers: Option<At<String>>,
+    quantiles: Option<At<Vec<At<f64>>>>,
+    window: Option<At<String>>,
+    inflight_gauge: Option<At<String>>,
+    request_counter: Option<At<String>>,
+    when_empty: Option<At<WhenEmpty>>,
     #[serde(default)]
-    labels: BTreeMap<String, Spanned<String>>,
+    labels: BTreeMap<String, At<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawKubeTarget {
-    service: Spanned<String>,
-    namespace: Option<Spanned<String>>,
-    port: Spanned<String>,
+    service: At<String>,
+    namespace: Option<At<String>>,
+    port: At<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPromql {
-    name: Spanned<String>,
-    namespaces: Option<Spanned<Vec<Spanned<String>>>>,
-    url: Spanned<String>,
-    query: Spanned<String>,
-    timeout: Option<Spanned<String>>,
-    interval: Option<Spanned<String>>,
-    when_empty: Option<Spanned<WhenEmpty>>,
+    name: At<String>,
+    namespaces: Option<At<Vec<At<String>>>>,
+    url: At<String>,
+    query: At<String>,
+    timeout: Option<At<String>>,
+    interval: Option<At<String>>,
+    when_empty: Option<At<WhenEmpty>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRedis {
-    url: Spanned<String>,
+    url: At<String>,
     username: Option<String>,
-    username_env: Option<Spanned<String>>,
-    username_file: Option<Spanned<String>>,
-    password_env: Option<Spanned<String>>,
-    password_file: Option<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
+    username_env: Option<At<String>>,
+    username_file: Option<At<String>>,
+    password_env: Option<At<String>>,
+    password_file: Option<At<String>>,
+    timeout: Option<At<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawQueue {
-    name: Spanned<String>,
-    namespaces: Option<Spanned<Vec<Spanned<String>>>>,
-    endpoint: Option<Spanned<String>>,
-    key: Option<Spanned<String>>,
-    pattern: Option<Spanned<String>>,
+    name: At<String>,
+    namespaces: Option<At<Vec<At<String>>>>,
+    endpoint: Option<At<String>>,
+    key: Option<At<String>>,
+    pattern: Option<At<String>>,
     #[serde(rename = "type")]
-    kind: Spanned<RawType>,
+    kind: At<RawType>,
     #[serde(default)]
-    labels: BTreeMap<String, Spanned<String>>,
+    labels: BTreeMap<String, At<String>>,
     // zset
-    min_score: Option<Spanned<String>>,
-    max_score: Option<Spanned<String>>,
-    score_unit: Option<Spanned<ScoreUnit>>,
+    min_score: Option<At<String>>,
+    max_score: Option<At<String>>,
+    score_unit: Option<At<ScoreUnit>>,
     // stream
-    group: Option<Spanned<String>>,
-    lag_count_limit: Option<Spanned<u64>>,
+    group: Option<At<String>>,
+    lag_count_limit: Option<At<u64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -455,7 +580,15 @@ pub fn load(path: &Path) -> Result<Config> {
 /// Parses and validates config text; `env` looks up environment variables
 /// (injected so tests do not depend on the process environment).
 pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
-    let raw: RawConfig = serde_saphyr::from_str(text).map_err(|e| Error::Syntax(e.to_string()))?;
+    // Fast pass: no positions. A valid file (the normal case) ends here.
+    match validate(read_fast(text)?, env) {
+        Ok(config) => Ok(config),
+        // Same text, same checks, now with the lines for the messages.
+        Err(_) => validate(read_raw(text, true)?, env),
+    }
+}
+
+fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
     let mut v = Validator {
         problems: Vec::new(),
         env,
@@ -475,19 +608,12 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn problem<T>(&mut self, field: &str, at: &Spanned<T>, message: impl fmt::Display) {
-        self.problems.push(format!(
-            "{field} (line {}): {message}",
-            at.referenced.line()
-        ));
+    fn problem<T>(&mut self, field: &str, at: &At<T>, message: impl fmt::Display) {
+        self.problems
+            .push(format!("{field} (line {}): {message}", at.line));
     }
 
-    fn duration(
-        &mut self,
-        field: &str,
-        raw: Option<Spanned<String>>,
-        default: Duration,
-    ) -> Duration {
+    fn duration(&mut self, field: &str, raw: Option<At<String>>, default: Duration) -> Duration {
         let Some(raw) = raw else { return default };
         match humantime::parse_duration(raw.value.trim()) {
             Ok(d) if d.is_zero() => {
@@ -556,7 +682,7 @@ impl Validator<'_> {
         }
         for (i, q) in raw.queues.into_iter().enumerate() {
             let field = format!("queues[{i}]");
-            if let Some(first) = seen.insert(q.value.name.value.clone(), q.referenced.line()) {
+            if let Some(first) = seen.insert(q.value.name.value.clone(), q.line) {
                 self.problem(
                     &format!("{field}.name"),
                     &q.value.name,
@@ -589,7 +715,7 @@ impl Validator<'_> {
         let mut seen = BTreeMap::new();
         for (i, raw) in raw.services.into_iter().enumerate() {
             let field = format!("services[{i}]");
-            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.referenced.line()) {
+            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.line) {
                 self.problem(
                     &format!("{field}.name"),
                     &raw.value.name,
@@ -607,7 +733,7 @@ impl Validator<'_> {
         let mut seen = BTreeMap::new();
         for (i, raw) in raw.promql.into_iter().enumerate() {
             let field = format!("promql[{i}]");
-            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.referenced.line()) {
+            if let Some(first) = seen.insert(raw.value.name.value.clone(), raw.line) {
                 self.problem(
                     &format!("{field}.name"),
                     &raw.value.name,
@@ -639,8 +765,8 @@ impl Validator<'_> {
     fn namespaces(
         &mut self,
         field: &str,
-        raw: Option<Spanned<Vec<Spanned<String>>>>,
-        anchor: &Spanned<String>,
+        raw: Option<At<Vec<At<String>>>>,
+        anchor: &At<String>,
         what: &str,
     ) -> BTreeSet<String> {
         let mut namespaces = BTreeSet::new();
@@ -678,7 +804,7 @@ impl Validator<'_> {
     fn labels(
         &mut self,
         field: &str,
-        raw: BTreeMap<String, Spanned<String>>,
+        raw: BTreeMap<String, At<String>>,
         reserved: &[&str],
     ) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::new();
@@ -700,7 +826,7 @@ impl Validator<'_> {
         labels
     }
 
-    fn service(&mut self, field: &str, raw: Spanned<RawService>) -> Option<Service> {
+    fn service(&mut self, field: &str, raw: At<RawService>) -> Option<Service> {
         let start = self.problems.len();
         let r = raw.value;
         if !is_queue_name(&r.name.value) {
@@ -813,7 +939,7 @@ impl Validator<'_> {
             }
             None => "/metrics".into(),
         };
-        let metric_name = |v: &mut Self, f: &str, n: &Spanned<String>| {
+        let metric_name = |v: &mut Self, f: &str, n: &At<String>| {
             if !is_metric_name(&n.value) {
                 v.problem(
                     &format!("{field}.{f}"),
@@ -882,7 +1008,7 @@ impl Validator<'_> {
         })
     }
 
-    fn promql(&mut self, field: &str, raw: Spanned<RawPromql>) -> Option<Promql> {
+    fn promql(&mut self, field: &str, raw: At<RawPromql>) -> Option<Promql> {
         let start = self.problems.len();
         let r = raw.value;
         let name = &r.name.value;
@@ -932,8 +1058,8 @@ impl Validator<'_> {
     fn secret(
         &mut self,
         field: &str,
-        env_var: Option<Spanned<String>>,
-        file: Option<Spanned<String>>,
+        env_var: Option<At<String>>,
+        file: Option<At<String>>,
         what: &str,
     ) -> Option<String> {
         match (env_var, file) {
@@ -971,7 +1097,7 @@ impl Validator<'_> {
         }
     }
 
-    fn endpoint(&mut self, field: &str, name: &str, raw: Spanned<RawRedis>) -> Endpoint {
+    fn endpoint(&mut self, field: &str, name: &str, raw: At<RawRedis>) -> Endpoint {
         let r = raw.value;
         let url = r.url.value.trim().to_string();
         match url::Url::parse(&url) {
@@ -1010,10 +1136,9 @@ impl Validator<'_> {
     fn queue(
         &mut self,
         field: &str,
-        raw: Spanned<RawQueue>,
+        raw: At<RawQueue>,
         endpoints: &BTreeMap<String, usize>,
     ) -> Option<Queue> {
-        let line = raw.referenced.line();
         let start = self.problems.len();
         let q = raw.value;
 
@@ -1075,16 +1200,15 @@ impl Validator<'_> {
         let labels = self.labels(field, q.labels, &["queue"]);
 
         let ty = q.kind.value;
-        let only =
-            |v: &mut Self, name: &str, present: bool, at: &Spanned<RawType>, for_ty: &str| {
-                if present {
-                    v.problem(
-                        &format!("{field}.{name}"),
-                        at,
-                        format!("only applies to type {for_ty}, not {}", type_str(ty)),
-                    );
-                }
-            };
+        let only = |v: &mut Self, name: &str, present: bool, at: &At<RawType>, for_ty: &str| {
+            if present {
+                v.problem(
+                    &format!("{field}.{name}"),
+                    at,
+                    format!("only applies to type {for_ty}, not {}", type_str(ty)),
+                );
+            }
+        };
         if ty != RawType::Zset {
             only(self, "min_score", q.min_score.is_some(), &q.kind, "zset");
             only(self, "max_score", q.max_score.is_some(), &q.kind, "zset");
@@ -1156,11 +1280,10 @@ impl Validator<'_> {
             source: source?,
             kind,
             labels,
-            line,
         })
     }
 
-    fn score(&mut self, field: &str, raw: Spanned<String>, unit: Option<ScoreUnit>) -> ScoreBound {
+    fn score(&mut self, field: &str, raw: At<String>, unit: Option<ScoreUnit>) -> ScoreBound {
         let s = raw.value.trim();
         match s {
             "-inf" => return ScoreBound::NegInf,
@@ -1443,6 +1566,113 @@ queues:
     score_unit: seconds
 "#;
 
+    /// `read_parts` with every cut `split` offers for 2..=4 parts, next to the
+    /// whole parse; `Some` only if a cut was offered and taken.
+    fn parts_vs_whole(text: &str) -> Vec<Option<String>> {
+        let whole = read_raw(text, false)
+            .map(|r| format!("{r:?}"))
+            .map_err(|e| e.to_string());
+        (2..=4)
+            .filter_map(|n| split::split(text, n, 1))
+            .map(|s| {
+                let parts = read_parts(&s).map(|r| format!("{r:?}"));
+                if let Some(p) = &parts {
+                    assert_eq!(
+                        Ok(p),
+                        whole.as_ref(),
+                        "a cut changed the reading of:\n{text}"
+                    );
+                }
+                parts
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parsing_in_parts_reads_what_the_whole_parse_reads() {
+        let block = GOOD.replace("queues:\n", "queues:\n  # comment\n");
+        let flow_items: String = (0..40)
+            .map(|i| format!("  - {{name: q{i}, namespaces: [a], key: \"k:{i}\", type: list, labels: {{team: t{i}}}}}\n"))
+            .collect();
+        let indentless = format!("queues:\n{}", flow_items.replace("  - ", "- "));
+        let with_tail = format!(
+            "queues:\n{flow_items}services:\n  - {{name: s, namespaces: [a], urls: [\"http://x\"], histogram: h}}\n"
+        );
+        let crlf = block.replace('\n', "\r\n");
+        // A block scalar and an anchor used inside its own item stay whole.
+        let local_anchor = format!(
+            "queues:\n{flow_items}  - name: &n own\n    namespaces: [a]\n    key: *n\n    type: list\n    labels:\n      note: |\n        - not an item\n        - nor this\n{flow_items}"
+        );
+        for text in [
+            block,
+            indentless,
+            with_tail,
+            crlf,
+            local_anchor,
+            format!("queues:\n{flow_items}"),
+        ] {
+            let runs = parts_vs_whole(&text);
+            assert!(runs.iter().any(Option::is_some), "never cut: {text}");
+        }
+    }
+
+    #[test]
+    fn cuts_that_could_change_the_meaning_fall_back_to_the_whole_parse() {
+        let items: String = (0..20)
+            .map(|i| format!("  - {{name: q{i}, namespaces: [a], key: k{i}, type: list}}\n"))
+            .collect();
+        for text in [
+            // An alias to an anchor in another part.
+            format!(
+                "queues:\n  - {{name: y, namespaces: &ns [a], key: y, type: list}}\n{items}  - {{name: z, namespaces: *ns, key: z, type: list}}\n"
+            ),
+            // A merge key.
+            format!(
+                "queues:\n  - &base {{name: b, namespaces: [a], key: b, type: list}}\n{items}  - {{<<: *base, name: c}}\n"
+            ),
+            // A quoted scalar whose under-indented continuation looks like items
+            // and a top-level key (accepted by the relaxed whole parse).
+            format!(
+                "queues:\n{items}  - name: q\n    namespaces: [a]\n    type: list\n    key: \"a\n  - {{name: b}}\n  - {{name: c}}\nservices: x\"\n"
+            ),
+            // A flow mapping running across item lines.
+            format!(
+                "queues:\n{items}  - {{name: q, namespaces: [a], type: list,\n  key: k}}\n{items}"
+            ),
+        ] {
+            // Each is a valid file, and every cut offered is refused.
+            assert!(read_raw(&text, false).is_ok(), "{text}");
+            let runs = parts_vs_whole(&text);
+            assert!(
+                !runs.is_empty() && runs.iter().all(Option::is_none),
+                "{text}"
+            );
+            let fast = read_fast(&text)
+                .map(|r| format!("{r:?}"))
+                .map_err(|e| e.to_string());
+            let whole = read_raw(&text, false)
+                .map(|r| format!("{r:?}"))
+                .map_err(|e| e.to_string());
+            assert_eq!(fast, whole, "{text}");
+        }
+    }
+
+    #[test]
+    fn both_passes_read_the_same_values_and_only_one_records_lines() {
+        let fast = read_raw(GOOD, false).unwrap();
+        let slow = read_raw(GOOD, true).unwrap();
+        assert_eq!(fast.queues.len(), slow.queues.len());
+        for (f, s) in fast.queues.iter().zip(&slow.queues) {
+            assert_eq!(f.value.name.value, s.value.name.value);
+            assert_eq!(f.line, 0);
+            assert!(s.line > 0);
+        }
+        assert_eq!(slow.queues[0].line, 7);
+        // The mode is put back after each parse, also after a failed one.
+        assert!(read_raw("queues: [", true).is_err());
+        assert!(!WITH_LINES.get());
+    }
+
     #[test]
     fn parses_a_good_file() {
         let env = |k: &str| (k == "REDIS_PASSWORD").then(|| "s3cret".to_string());
@@ -1451,7 +1681,6 @@ queues:
         assert_eq!(c.max_staleness, DEFAULT_STALENESS);
         assert_eq!(c.queues.len(), 3);
         assert_eq!(c.queues[0].labels["service"], "gateway");
-        assert_eq!(c.queues[0].line, 7);
         assert_eq!(
             c.queues[1].kind,
             QueueKind::Stream {

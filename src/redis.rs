@@ -75,6 +75,8 @@ pub struct Poller {
     scan_interval: Duration,
     /// Whether the previous poll reached Redis (log only on changes).
     reachable: bool,
+    /// Whether a poll has succeeded yet (the first one is logged with its time).
+    polled: bool,
 }
 
 /// The part of a queue's config a poller needs (not its namespaces or labels).
@@ -175,6 +177,7 @@ impl Poller {
             last_scan: None,
             scan_interval,
             reachable: true,
+            polled: false,
         })
     }
 
@@ -205,6 +208,17 @@ impl Poller {
                     self.reachable = true;
                 }
                 self.store.mark_ready(self.endpoint_index);
+                if !self.polled {
+                    self.polled = true;
+                    info!(
+                        endpoint = %self.endpoint.name,
+                        queues = self.queues.len(),
+                        round_trips = report.round_trips,
+                        failed_queues = report.failed_queues,
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                        "first poll done"
+                    );
+                }
                 report
             }
             Err(e) => {
