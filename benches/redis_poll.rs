@@ -223,9 +223,7 @@ fn phase1_pipeline(cfg: &config::Config) -> redis::Pipeline {
         let KeySource::Key(key) = &q.source else {
             panic!("the workload has no patterns")
         };
-        for c in read::phase1(&q.kind, key, now_score) {
-            pipe.add_command(c);
-        }
+        read::phase1(&mut pipe, &q.kind, key, now_score);
     }
     pipe
 }

@@ -37,9 +37,14 @@
 //! parse, store, poller, first polls) done in this process with a counting
 //! global allocator, giving time, live heap and peak heap per step.
 //!
+//! The child runs with the malloc settings the image sets (the `ENV
+//! MALLOC_...` line of the Dockerfile, which the Deployment repeats), as it
+//! runs in a cluster.
+//!
 //! Environment: `QMA_BENCH_RUNS` (5), `QMA_BENCH_SECONDS` (5),
 //! `QMA_BENCH_CONNS` (8), `QMA_BENCH_BINARY`, `QMA_BENCH_CHILD_ENV`
-//! (space-separated `K=V` set on the child, e.g. `MALLOC_ARENA_MAX=1`).
+//! (space-separated `K=V` set on the child instead of the image's settings,
+//! e.g. `MALLOC_ARENA_MAX=1`; `none` for glibc's defaults).
 
 #[allow(unused_macros)]
 #[path = "../tests/support/mod.rs"]
@@ -190,6 +195,7 @@ fn main() {
         yaml.len() / 1024
     );
     attribution(&yaml);
+    println!("child environment: {}", child_env());
     println!(
         "{NAME}: {runs} runs; after ready, {seconds} s of polling (1 s interval) with {conns} connections of API load"
     );
@@ -540,9 +546,9 @@ fn one_run(
             cmd.env_remove(k);
         }
     }
-    // e.g. QMA_BENCH_CHILD_ENV="GLIBC_TUNABLES=glibc.malloc.arena_max=1" to try allocator settings.
-    if let Ok(extra) = std::env::var("QMA_BENCH_CHILD_ENV") {
-        for kv in extra.split_whitespace() {
+    // The image's malloc settings, or QMA_BENCH_CHILD_ENV (see `child_env`).
+    {
+        for kv in child_env().split_whitespace() {
             if let Some((k, v)) = kv.split_once('=') {
                 cmd.env(k, v);
             }
@@ -668,4 +674,22 @@ async fn api_load(api: SocketAddr, conns: usize, seconds: f64) -> (usize, usize)
 
 fn mib(kib: u64) -> String {
     format!("{:.1}M", kib as f64 / 1024.0)
+}
+
+/// What the child's environment gets: `$QMA_BENCH_CHILD_ENV` (`none` = nothing),
+/// else the `ENV MALLOC_...` settings of the Dockerfile.
+fn child_env() -> String {
+    match std::env::var("QMA_BENCH_CHILD_ENV") {
+        Ok(v) if v.trim() == "none" => String::new(),
+        Ok(v) => v,
+        Err(_) => {
+            let dockerfile = Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile");
+            let text = std::fs::read_to_string(&dockerfile).expect("read the Dockerfile");
+            text.lines()
+                .filter_map(|l| l.strip_prefix("ENV "))
+                .filter(|l| l.starts_with("MALLOC_"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    }
 }

@@ -279,7 +279,7 @@ impl ApiState {
             let entry = self
                 .store
                 .promql_entry(&name)
-                .filter(|p| p.namespaces.contains(namespace))
+                .filter(|p| p.namespaces.iter().any(|n| n == namespace))
                 .ok_or_else(not_found)?;
             metric_name = &entry.name;
             let selector = selector()?;

@@ -191,8 +191,12 @@ pub async fn kube_client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Clie
     Ok(kube::Client::try_from(config)?)
 }
 
-/// Runs the parsed command.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+/// Runs the parsed command. `serve` reads its configuration before the tokio
+/// runtime starts: the parse uses threads of its own (see `config`), and
+/// with no runtime threads yet each gets a malloc arena to itself (with
+/// `MALLOC_ARENA_MAX=2`, as the Deployment sets it, a runtime worker would
+/// otherwise share one with them; see docs/PERFORMANCE.md).
+pub fn run(args: Args) -> anyhow::Result<()> {
     telemetry::init_logging(args.log_format);
     match args.command {
         Command::CheckConfig { file } => {
@@ -208,20 +212,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve(a) => serve(*a).await,
+        Command::Serve(a) => {
+            let started = std::time::Instant::now();
+            let cfg = config::load(&a.config)?;
+            info!(
+                queues = cfg.queues.len(),
+                services = cfg.services.len(),
+                promql = cfg.promql.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "configuration loaded"
+            );
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the tokio runtime")?
+                .block_on(serve(*a, cfg))
+        }
     }
 }
 
-async fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let cfg = config::load(&a.config)?;
-    info!(
-        queues = cfg.queues.len(),
-        services = cfg.services.len(),
-        promql = cfg.promql.len(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-        "configuration loaded"
-    );
+async fn serve(a: ServeArgs, cfg: config::Config) -> anyhow::Result<()> {
     let cert = tls::ReloadingCert::new(
         a.tls_cert_file.as_deref(),
         a.tls_private_key_file.as_deref(),

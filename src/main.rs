@@ -3,8 +3,7 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     queue_metrics_adapter::tls::install_crypto_provider();
-    queue_metrics_adapter::cli::run(queue_metrics_adapter::cli::Args::parse()).await
+    queue_metrics_adapter::cli::run(queue_metrics_adapter::cli::Args::parse())
 }

@@ -21,9 +21,11 @@
 pub mod read;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Pipeline, Value};
 use tracing::{debug, info, warn};
@@ -284,51 +286,70 @@ impl Poller {
     }
 
     /// Reads every queue: phase 1 for all keys, phase 2 for streams that need it.
+    ///
+    /// Phase 1 goes out as a few pipelines ([`phase1_chunks`]), at most
+    /// [`IN_FLIGHT`] at a time on the one multiplexed connection: Redis
+    /// executes one while this task builds the next and reads the replies of
+    /// the last, and only those pipelines' commands and replies are in memory
+    /// at once.
     async fn read_all(&mut self) -> Result<PollReport> {
         let now_ms = now_ms();
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        // (queue position, key, first reply index, reply count) per key.
+        // (queue position, key, commands) per key, in pipeline order.
         let mut plan = Vec::new();
         let mut n = 0;
         for (pos, (qi, q)) in self.queues.iter().enumerate() {
-            let now_score = match q.kind {
-                QueueKind::Zset { unit: Some(u), .. } => now_ms as f64 / 1000.0 / u.seconds(),
-                _ => 0.0,
-            };
             for key in keys(&self.pattern_keys, *qi, q) {
-                let cmds = read::phase1(&q.kind, key, now_score);
-                let count = cmds.len();
-                for c in cmds {
-                    pipe.add_command(c);
-                }
-                plan.push((pos, key.as_str(), n, count));
+                let count = read::phase1_len(&q.kind);
+                plan.push((pos, key.as_str(), count));
                 n += count;
             }
         }
+        let chunks = phase1_chunks(&plan, n);
         let mut round_trips = 0;
-        let replies: Vec<Value> = if n == 0 {
-            Vec::new()
-        } else {
-            round_trips += 1;
-            query(&mut self.conn, &self.endpoint.name, &pipe).await?
-        };
-        let read_at = now_ms_after(now_ms);
-
         let mut totals: Vec<Result<Reading, ReadError>> =
             vec![Ok(Reading::default()); self.queues.len()];
         let mut more: Vec<(usize, Continuation)> = Vec::new();
-        for (pos, key, start, count) in plan {
-            if totals[pos].is_err() {
-                continue;
-            }
-            let slice = replies.get(start..start + count).unwrap_or(&[]);
-            match read::interpret1(&self.queues[pos].1.kind, key, slice) {
-                Ok(Step::Done(r)) => add(&mut totals[pos], &r),
-                Ok(Step::More(c)) => more.push((pos, c)),
-                Err(e) => totals[pos] = Err(e),
+        {
+            let queues = &self.queues;
+            let endpoint = self.endpoint.name.as_str();
+            let conn = &self.conn;
+            let mut replies = futures_util::stream::iter(chunks)
+                .map(|part: Range<usize>| {
+                    let mut pipe = redis::pipe();
+                    pipe.ignore_errors();
+                    for &(pos, key, _) in &plan[part.clone()] {
+                        let kind = &queues[pos].1.kind;
+                        let now_score = match kind {
+                            QueueKind::Zset { unit: Some(u), .. } => {
+                                now_ms as f64 / 1000.0 / u.seconds()
+                            }
+                            _ => 0.0,
+                        };
+                        read::phase1(&mut pipe, kind, key, now_score);
+                    }
+                    let mut conn = conn.clone();
+                    async move { (part, query(&mut conn, endpoint, &pipe).await) }
+                })
+                .buffered(IN_FLIGHT);
+            while let Some((part, answer)) = replies.next().await {
+                let answer = answer?;
+                round_trips += 1;
+                let mut start = 0;
+                for &(pos, key, count) in &plan[part] {
+                    let slice = answer.get(start..start + count).unwrap_or(&[]);
+                    start += count;
+                    if totals[pos].is_err() {
+                        continue;
+                    }
+                    match read::interpret1(&queues[pos].1.kind, key, slice) {
+                        Ok(Step::Done(r)) => add(&mut totals[pos], &r),
+                        Ok(Step::More(c)) => more.push((pos, c)),
+                        Err(e) => totals[pos] = Err(e),
+                    }
+                }
             }
         }
+        let read_at = now_ms_after(now_ms);
         if !more.is_empty() {
             let mut pipe2 = redis::pipe();
             pipe2.ignore_errors();
@@ -396,6 +417,43 @@ impl Poller {
     }
 }
 
+/// Phase-1 commands per pipeline we aim for; a poll with more is cut into
+/// several pipelines (at most [`MAX_PHASE1_PIPELINES`]).
+const PHASE1_PIPELINE_COMMANDS: usize = 4096;
+/// Most phase-1 pipelines per poll: with the one phase-2 pipeline, a poll
+/// stays within 9 round trips however many queues it reads.
+const MAX_PHASE1_PIPELINES: usize = 8;
+/// Phase-1 pipelines sent before the first one's replies are read.
+const IN_FLIGHT: usize = 2;
+
+/// Cuts the plan (`(queue, key, commands)` per key, `total` commands in
+/// all) into runs of whole keys of about equal command count: one run per
+/// [`PHASE1_PIPELINE_COMMANDS`] commands, between 1 and
+/// [`MAX_PHASE1_PIPELINES`] runs (as index ranges of `plan`); none when
+/// there is nothing to read.
+fn phase1_chunks<T>(plan: &[(usize, T, usize)], total: usize) -> Vec<Range<usize>> {
+    if plan.is_empty() {
+        return Vec::new();
+    }
+    let pipelines = total
+        .div_ceil(PHASE1_PIPELINE_COMMANDS)
+        .clamp(1, MAX_PHASE1_PIPELINES);
+    let per = total.div_ceil(pipelines);
+    let mut chunks = Vec::with_capacity(pipelines);
+    let (mut from, mut commands) = (0, 0);
+    for (i, (_, _, count)) in plan.iter().enumerate() {
+        commands += count;
+        if commands >= per {
+            chunks.push(from..i + 1);
+            (from, commands) = (i + 1, 0);
+        }
+    }
+    if from < plan.len() {
+        chunks.push(from..plan.len());
+    }
+    chunks
+}
+
 /// The keys a queue reads this poll: its key, or its pattern's last expansion.
 fn keys<'a>(
     pattern_keys: &'a HashMap<usize, Vec<String>>,
@@ -461,4 +519,55 @@ async fn scan(
     keys.sort_unstable();
     keys.dedup();
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(counts: &[usize]) -> Vec<(usize, (), usize)> {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (i, (), c))
+            .collect()
+    }
+
+    /// The ranges cover the plan once, in order, and cut only between keys.
+    fn check_cover(p: &[(usize, (), usize)], chunks: &[Range<usize>]) {
+        let mut next = 0;
+        for c in chunks {
+            assert_eq!(c.start, next, "{chunks:?}");
+            assert!(c.end > c.start, "{chunks:?}");
+            next = c.end;
+        }
+        assert_eq!(next, p.len(), "{chunks:?}");
+    }
+
+    #[test]
+    fn small_polls_are_one_pipeline_and_empty_ones_none() {
+        assert!(phase1_chunks(&plan(&[]), 0).is_empty());
+        let p = plan(&[1, 3, 2]);
+        assert_eq!(phase1_chunks(&p, 6), vec![0..3]);
+    }
+
+    #[test]
+    fn large_polls_are_cut_into_even_pipelines_within_the_round_trip_budget() {
+        // The 10,000-queue workload: 16,500 commands -> 5 pipelines.
+        let counts: Vec<usize> = (0..10_000).map(|i| [1, 1, 2, 2, 3][i % 5]).collect();
+        let total: usize = counts.iter().sum();
+        let p = plan(&counts);
+        let chunks = phase1_chunks(&p, total);
+        check_cover(&p, &chunks);
+        assert_eq!(chunks.len(), total.div_ceil(PHASE1_PIPELINE_COMMANDS));
+        for c in &chunks {
+            let n: usize = p[c.clone()].iter().map(|e| e.2).sum();
+            assert!(n <= total.div_ceil(chunks.len()) + 2, "{n} commands");
+        }
+        // A million keys still make at most MAX_PHASE1_PIPELINES pipelines.
+        let p = plan(&vec![1; 1_000_000]);
+        let chunks = phase1_chunks(&p, 1_000_000);
+        check_cover(&p, &chunks);
+        assert_eq!(chunks.len(), MAX_PHASE1_PIPELINES);
+    }
 }

@@ -164,7 +164,7 @@ pub struct PromqlEntry {
     /// Metric name.
     pub name: String,
     /// Namespaces that may read it.
-    pub namespaces: std::collections::BTreeSet<String>,
+    pub namespaces: crate::config::Namespaces,
     /// Latest result, swapped whole.
     pub snapshot: arc_swap::ArcSwap<PromqlSnapshot>,
 }
@@ -337,7 +337,7 @@ impl Builder {
         metric: Metric,
         source: usize,
         labels: Arc<[(String, String)]>,
-        namespaces: &std::collections::BTreeSet<String>,
+        namespaces: &[String],
     ) -> usize {
         let idx = self.series.len();
         // Series of one source share their label set; render its JSON once.
@@ -366,10 +366,7 @@ impl Builder {
 }
 
 /// Static labels plus the adapter's own, sorted by key.
-fn labels(
-    statics: &std::collections::BTreeMap<String, String>,
-    own: &[(&str, &str)],
-) -> Arc<[(String, String)]> {
+fn labels(statics: &[(String, String)], own: &[(&str, &str)]) -> Arc<[(String, String)]> {
     let mut l: Vec<(String, String)> = statics
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
