@@ -29,10 +29,11 @@ LABEL org.opencontainers.image.title="queue-metrics-adapter" \
       org.opencontainers.image.description="Kubernetes external metrics API (external.metrics.k8s.io/v1beta1) serving Redis queue depths to HPAs" \
       org.opencontainers.image.licenses="NOASSERTION"
 COPY --from=builder /out/queue-metrics-adapter /queue-metrics-adapter
-# glibc malloc settings that keep the resident set small: two arenas (one per
-# config parse thread; the default allows 16 on 2 cores), large blocks
-# mmapped, free memory returned at once (docs/PERFORMANCE.md, startup_memory).
-ENV MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=65536 MALLOC_MMAP_THRESHOLD_=65536
+# glibc malloc: at most two arenas (the default allows 16 on 2 cores, and
+# each keeps its own free memory). Two, not one: the config is parsed on two
+# threads before the runtime starts, and each gets an arena of its own
+# (docs/PERFORMANCE.md, startup_memory).
+ENV MALLOC_ARENA_MAX=2
 USER 65532:65532
 # HTTPS API (the APIService's Service targets it) and the plain-HTTP admin port
 # (/livez, /readyz, /metrics).

@@ -45,6 +45,7 @@
 //! `QMA_BENCH_CONNS` (8), `QMA_BENCH_BINARY`, `QMA_BENCH_CHILD_ENV`
 //! (space-separated `K=V` set on the child instead of the image's settings,
 //! e.g. `MALLOC_ARENA_MAX=1`; `none` for glibc's defaults).
+//! The Dockerfile line repeats in the Deployment (`deploy/base`).
 
 #[allow(unused_macros)]
 #[path = "../tests/support/mod.rs"]
@@ -462,7 +463,7 @@ struct PlainQueue {
 struct RunResult {
     /// The child's own "configuration loaded" time (read + parse + validate).
     config_ms: f64,
-    /// The child's own "first poll done" time (connect + 2 round trips + store writes).
+    /// The child's own "first poll done" time (connect + round trips + store writes).
     first_poll_ms: f64,
     listening_ms: f64,
     ready_ms: f64,

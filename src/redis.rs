@@ -1,12 +1,14 @@
 //! Polling Redis: one task per endpoint, one managed connection, every queue
-//! read each interval in one or two pipelined round trips.
+//! read each interval in a few pipelined round trips (2 for up to ~4,000
+//! commands, 6 for 10,000 mixed queues, never more than 9).
 //!
 //! ```text
 //!  every poll_interval             every scan_interval
 //!  ┌────────────────────────┐      ┌─────────────────────────────┐
-//!  │ phase 1: one pipeline  │      │ SCAN MATCH pattern TYPE t   │
-//!  │ (LLEN, ZCOUNT, XLEN,   │      │ for each glob queue → keys  │
-//!  │  XINFO GROUPS, ...)    │      └─────────────────────────────┘
+//!  │ phase 1: 1-8 pipelines │      │ SCAN MATCH pattern TYPE t   │
+//!  │ of ~4096 commands, two │      │ for each glob queue → keys  │
+//!  │ in flight (LLEN, XLEN, │      └─────────────────────────────┘
+//!  │ ZCOUNT, XINFO GROUPS…) │
 //!  │ phase 2: one pipeline  │
 //!  │ (XRANGE after groups'  │ ──► Store (atomics) ──► API
 //!  │  last-delivered-id)    │

@@ -354,12 +354,12 @@ impl Builder {
             read_at_ms: AtomicU64::new(0),
         });
         for ns in namespaces {
-            self.by_namespace
-                .entry(ns.clone())
-                .or_default()
-                .entry(metric)
-                .or_default()
-                .push(idx);
+            // Most namespaces are already known: no key to allocate for them.
+            let metrics = match self.by_namespace.get_mut(ns.as_str()) {
+                Some(m) => m,
+                None => self.by_namespace.entry(ns.clone()).or_default(),
+            };
+            metrics.entry(metric).or_default().push(idx);
         }
         idx
     }

@@ -4,8 +4,9 @@
 //! Pure: commands in, [`Value`]s out, no I/O, so every reply shape (missing
 //! key, wrong type, nil lag, trimmed stream) is unit-tested here directly.
 //!
-//! A key is read in at most two round trips, both shared with every other key
-//! of the endpoint: phase 1 asks what can be asked blindly; phase 2 is only
+//! A key is read in at most two phases, each a pipelined round trip shared
+//! with the other keys of the endpoint (phase 1 is cut into several pipelines
+//! for large endpoints, see `redis::read_all`): phase 1 asks what can be asked blindly; phase 2 is only
 //! for consumer groups, whose first undelivered entry can only be asked for
 //! once the group's `last-delivered-id` is known.
 
