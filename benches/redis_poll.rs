@@ -14,7 +14,8 @@
 //!    `Store` and the `Poller` exactly as `cli::Running::start` does;
 //! 3. alternates, after 3 warm-ups, `ROUNDS` times: one `poll_once()` (the
 //!    subject) and one "floor" — the same phase-1 commands, pre-built, sent
-//!    as one pipeline on a plain multiplexed connection with the replies
+//!    as one pipeline (the poll cuts them into several, two in flight) on a
+//!    plain multiplexed connection with the replies
 //!    decoded into `redis::Value` and nothing else done with them — so the
 //!    poll's own overhead can be told apart from Redis and the client
 //!    library;
@@ -210,7 +211,8 @@ fn main() {
     );
 }
 
-/// Every queue's phase-1 commands in one pipeline, as `Poller::read_all` builds it.
+/// Every queue's phase-1 commands in one pipeline (`Poller::read_all` sends
+/// the same commands cut into several pipelines).
 fn phase1_pipeline(cfg: &config::Config) -> redis::Pipeline {
     let now = now_ms();
     let mut pipe = redis::pipe();

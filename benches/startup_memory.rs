@@ -542,8 +542,11 @@ fn one_run(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log_file));
+    // Neither the adapter's own settings nor malloc settings from this shell:
+    // the child gets exactly `child_env()`.
     for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("QMA_") {
+        let k_str = k.to_string_lossy();
+        if k_str.starts_with("QMA_") || k_str.starts_with("MALLOC_") || k_str == "GLIBC_TUNABLES" {
             cmd.env_remove(k);
         }
     }

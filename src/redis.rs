@@ -1,6 +1,6 @@
 //! Polling Redis: one task per endpoint, one managed connection, every queue
-//! read each interval in a few pipelined round trips (2 for up to ~4,000
-//! commands, 6 for 10,000 mixed queues, never more than 9).
+//! read each interval in a few pipelined round trips (1–2 for up to 4,096
+//! phase-1 commands, 6 for 10,000 mixed queues, never more than 9).
 //!
 //! ```text
 //!  every poll_interval             every scan_interval
@@ -294,6 +294,12 @@ impl Poller {
     /// executes one while this task builds the next and reads the replies of
     /// the last, and only those pipelines' commands and replies are in memory
     /// at once.
+    ///
+    /// As with one pipeline, the poll is all or nothing: if any pipeline
+    /// fails (connection lost, `timeout` elapsed), the readings of the others
+    /// are dropped and every queue of the endpoint records the error. Each
+    /// pipeline has its own response timeout, so a Redis that answers but
+    /// slowly can hold a poll for up to (pipelines / 2 + 1) × `timeout`.
     async fn read_all(&mut self) -> Result<PollReport> {
         let now_ms = now_ms();
         // (queue position, key, commands) per key, in pipeline order.
