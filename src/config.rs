@@ -866,10 +866,9 @@ impl Validator<'_> {
             }
             labels.push((k, v.value));
         }
-        // serde-saphyr rejects duplicate keys; the sort makes the order the
-        // file's spelling does not matter.
+        // Keys are unique: serde-saphyr rejects duplicate keys (its default
+        // `DuplicateKeyPolicy::Error`), and merge keys skip overridden ones.
         labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        labels.dedup_by(|a, b| a.0 == b.0);
         labels
     }
 
