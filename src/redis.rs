@@ -304,15 +304,12 @@ impl Poller {
         let now_ms = now_ms();
         // (queue position, key, commands) per key, in pipeline order.
         let mut plan = Vec::new();
-        let mut n = 0;
         for (pos, (qi, q)) in self.queues.iter().enumerate() {
             for key in keys(&self.pattern_keys, *qi, q) {
-                let count = read::phase1_len(&q.kind);
-                plan.push((pos, key.as_str(), count));
-                n += count;
+                plan.push((pos, key.as_str(), read::phase1_len(&q.kind)));
             }
         }
-        let chunks = phase1_chunks(&plan, n);
+        let chunks = phase1_chunks(&plan);
         let mut round_trips = 0;
         let mut totals: Vec<Result<Reading, ReadError>> =
             vec![Ok(Reading::default()); self.queues.len()];
@@ -434,15 +431,15 @@ const MAX_PHASE1_PIPELINES: usize = 8;
 /// Phase-1 pipelines sent before the first one's replies are read.
 const IN_FLIGHT: usize = 2;
 
-/// Cuts the plan (`(queue, key, commands)` per key, `total` commands in
-/// all) into runs of whole keys of about equal command count: one run per
+/// Cuts the plan (`(queue, key, commands)` per key) into runs of whole keys of about equal command count: one run per
 /// [`PHASE1_PIPELINE_COMMANDS`] commands, between 1 and
 /// [`MAX_PHASE1_PIPELINES`] runs (as index ranges of `plan`); none when
 /// there is nothing to read.
-fn phase1_chunks<T>(plan: &[(usize, T, usize)], total: usize) -> Vec<Range<usize>> {
+fn phase1_chunks<T>(plan: &[(usize, T, usize)]) -> Vec<Range<usize>> {
     if plan.is_empty() {
         return Vec::new();
     }
+    let total: usize = plan.iter().map(|(_, _, count)| count).sum();
     let pipelines = total
         .div_ceil(PHASE1_PIPELINE_COMMANDS)
         .clamp(1, MAX_PHASE1_PIPELINES);
@@ -554,9 +551,9 @@ mod tests {
 
     #[test]
     fn small_polls_are_one_pipeline_and_empty_ones_none() {
-        assert!(phase1_chunks(&plan(&[]), 0).is_empty());
+        assert!(phase1_chunks(&plan(&[])).is_empty());
         let p = plan(&[1, 3, 2]);
-        assert_eq!(phase1_chunks(&p, 6), vec![0..3]);
+        assert_eq!(phase1_chunks(&p), vec![0..3]);
     }
 
     #[test]
@@ -565,7 +562,7 @@ mod tests {
         let counts: Vec<usize> = (0..10_000).map(|i| [1, 1, 2, 2, 3][i % 5]).collect();
         let total: usize = counts.iter().sum();
         let p = plan(&counts);
-        let chunks = phase1_chunks(&p, total);
+        let chunks = phase1_chunks(&p);
         check_cover(&p, &chunks);
         assert_eq!(chunks.len(), total.div_ceil(PHASE1_PIPELINE_COMMANDS));
         for c in &chunks {
@@ -574,7 +571,7 @@ mod tests {
         }
         // A million keys still make at most MAX_PHASE1_PIPELINES pipelines.
         let p = plan(&vec![1; 1_000_000]);
-        let chunks = phase1_chunks(&p, 1_000_000);
+        let chunks = phase1_chunks(&p);
         check_cover(&p, &chunks);
         assert_eq!(chunks.len(), MAX_PHASE1_PIPELINES);
     }
