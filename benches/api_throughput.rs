@@ -23,7 +23,7 @@
 //! (`qma-srv*`); the load generator runs on a second runtime with 2 worker
 //! threads (`qma-load*`): `CONNS` keep-alive HTTP/1.1 connections, one
 //! request in flight each, through the minimal client in
-//! `load-tests/lib/https.rs`. Each round connects, warms up for `WARMUP`
+//! `benches/support/https.rs`. Each round connects, warms up for `WARMUP`
 //! seconds, then measures for `SECONDS`; adapter and baseline rounds
 //! alternate (which goes first flips every round) so drift on a noisy
 //! machine hits both. Server and load-generator CPU time per request come
@@ -40,13 +40,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../load-tests/lib/https.rs"]
+#[path = "support/https.rs"]
 mod https;
 
-#[path = "../load-tests/lib/procstat.rs"]
+#[path = "support/procstat.rs"]
 mod procstat;
 
-#[path = "../load-tests/lib/report.rs"]
+#[path = "support/report.rs"]
 mod report;
 
 use report::env_or;

@@ -11,7 +11,7 @@
 //! two adapters started as `serve` starts them (`cli::Running::start_with`),
 //! one with `--auth-mode disabled`, one delegated. Both are asked the same
 //! metric GET carrying `Authorization: Bearer <token>` over keep-alive
-//! HTTP/1.1 connections (load-tests/lib/https.rs) from a second runtime;
+//! HTTP/1.1 connections (benches/support/https.rs) from a second runtime;
 //! rounds alternate between the two, and the fake API's call count shows the
 //! measured requests were answered from the caches. Bounded: `ROUNDS` rounds of
 //! `SECONDS` each per subject.
@@ -20,13 +20,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../load-tests/lib/https.rs"]
+#[path = "support/https.rs"]
 mod https;
 
-#[path = "../load-tests/lib/report.rs"]
+#[path = "support/report.rs"]
 mod report;
 
-#[path = "../load-tests/lib/procstat.rs"]
+#[path = "support/procstat.rs"]
 mod procstat;
 
 use std::net::SocketAddr;

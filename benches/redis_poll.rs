@@ -9,7 +9,7 @@
 //!
 //! What it does, all on 127.0.0.1:
 //! 1. starts a throwaway redis-server (tests/support harness) and fills it
-//!    with the workload of `load-tests/lib/queues10k.rs`;
+//!    with the workload of `benches/support/queues10k.rs`;
 //! 2. parses the 10,000-queue config with `config::parse`, builds the
 //!    `Store` and the `Poller` exactly as `cli::Running::start` does;
 //! 3. alternates, after 3 warm-ups, `ROUNDS` times: one `poll_once()` (the
@@ -28,13 +28,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../load-tests/lib/queues10k.rs"]
+#[path = "support/queues10k.rs"]
 mod queues10k;
 
-#[path = "../load-tests/lib/procstat.rs"]
+#[path = "support/procstat.rs"]
 mod procstat;
 
-#[path = "../load-tests/lib/report.rs"]
+#[path = "support/report.rs"]
 mod report;
 
 use report::{env_or, ms, verdict};

@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench scrape_round`. Bounded: 3 warm-up rounds and 30
 //! measured rounds per size. Binds 127.0.0.1 only; everything stops at the end.
 
-#[path = "../load-tests/lib/report.rs"]
+#[path = "support/report.rs"]
 mod report;
 
 use std::sync::Arc;

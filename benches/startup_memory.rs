@@ -16,7 +16,7 @@
 //! Each of `RUNS` runs (all on 127.0.0.1):
 //! 1. spawns `queue-metrics-adapter serve --config F --secure-listen
 //!    127.0.0.1:P --admin-listen 127.0.0.1:Q --auth-mode disabled` with the
-//!    10,000-queue config of `load-tests/lib/queues10k.rs` against a
+//!    10,000-queue config of `benches/support/queues10k.rs` against a
 //!    populated throwaway redis-server;
 //! 2. polls `GET /readyz` on the admin port every 2 ms (a fresh std
 //!    `TcpStream`, HTTP/1.0) and notes when the port first answers at all
@@ -51,16 +51,16 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../load-tests/lib/queues10k.rs"]
+#[path = "support/queues10k.rs"]
 mod queues10k;
 
-#[path = "../load-tests/lib/https.rs"]
+#[path = "support/https.rs"]
 mod https;
 
-#[path = "../load-tests/lib/procstat.rs"]
+#[path = "support/procstat.rs"]
 mod procstat;
 
-#[path = "../load-tests/lib/report.rs"]
+#[path = "support/report.rs"]
 mod report;
 
 use report::{env_or, ms, verdict};

@@ -1,5 +1,5 @@
 //! Small helpers the benchmarks share for settings and printing
-//! (`#[path = "../load-tests/lib/report.rs"] mod report;`).
+//! (`#[path = "support/report.rs"] mod report;`).
 #![allow(dead_code)]
 
 use std::time::Duration;

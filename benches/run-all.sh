@@ -2,7 +2,7 @@
 # Runs the three benchmarks one after the other (release profile) and keeps
 # their output, with the machine and the commit, in one file.
 #
-#   load-tests/run-all.sh [OUTPUT]   (default target/bench-results-<UTC time>.txt)
+#   benches/run-all.sh [OUTPUT]   (default target/bench-results-<UTC time>.txt)
 #
 # Needs redis-server on PATH (or $QMA_REDIS_SERVER). Each bench binds
 # 127.0.0.1 only, starts its own redis-server and stops what it starts.

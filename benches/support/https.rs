@@ -1,7 +1,7 @@
 //! A minimal HTTP/1.1-over-TLS keep-alive client for the benchmarks.
 //!
 //! Shared by `benches/api_throughput.rs` and `benches/startup_memory.rs`
-//! (`#[path = "../load-tests/lib/https.rs"] mod https;`).
+//! (`#[path = "support/https.rs"] mod https;`).
 //!
 //! Why not reqwest: on a 2-core machine the load generator shares the CPU
 //! with the server under test, and every microsecond the client spends per

@@ -6,7 +6,7 @@
 //! ```ignore
 //! #[path = "../tests/support/mod.rs"]
 //! mod support;
-//! #[path = "../load-tests/lib/queues10k.rs"]
+//! #[path = "support/queues10k.rs"]
 //! mod queues10k;
 //! ```
 //!

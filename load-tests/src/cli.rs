@@ -1,0 +1,6 @@
+//! Command line and wiring.
+
+/// Runs the command line.
+pub fn run() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,7 @@
+#![forbid(unsafe_code)]
+//! # qma-load
+//!
+//! Load-test-driven HPA tuning for queue-metrics-adapter: which HPA spec holds
+//! a latency SLO at the least replica-seconds for a given traffic shape.
+
+pub mod cli;
