@@ -5,3 +5,7 @@
 //! a latency SLO at the least replica-seconds for a given traffic shape.
 
 pub mod cli;
+pub mod dist;
+pub mod hpa;
+pub mod scenario;
+pub mod trace;
