@@ -26,13 +26,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::api::selector;
+use crate::tls::{self, client::ClientTls, client::ClientTlsFiles};
 
 mod split;
 
@@ -202,6 +203,8 @@ pub struct Endpoint {
     pub password: Option<Secret>,
     /// Upper bound for connecting and for each round trip.
     pub timeout: Duration,
+    /// TLS files of a `rediss://` endpoint (`None` for `redis://`).
+    pub tls: Option<ClientTlsFiles>,
 }
 
 /// A string that never shows up in logs or `Debug` output.
@@ -568,6 +571,16 @@ struct RawRedis {
     password_env: Option<At<String>>,
     password_file: Option<At<String>>,
     timeout: Option<At<String>>,
+    tls: Option<At<RawRedisTls>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedisTls {
+    ca_file: Option<At<String>>,
+    cert_file: Option<At<String>>,
+    key_file: Option<At<String>>,
+    server_name: Option<At<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -706,6 +719,7 @@ impl Validator<'_> {
                 username: None,
                 password: None,
                 timeout: DEFAULT_REDIS_TIMEOUT,
+                tls: None,
             }),
         }
         for (name, r) in raw.redis_endpoints {
@@ -1160,6 +1174,7 @@ impl Validator<'_> {
             Ok(_) => {}
             Err(e) => self.problem(&format!("{field}.url"), &r.url, format!("not a URL: {e}")),
         }
+        let tls = self.redis_tls(field, &url, r.url.line, r.tls);
         let user_env_or_file = self.secret(field, r.username_env, r.username_file, "username");
         let username = r.username.or(user_env_or_file);
         let password = self
@@ -1176,7 +1191,96 @@ impl Validator<'_> {
             username,
             password,
             timeout,
+            tls,
         }
+    }
+
+    /// The TLS files of a `rediss://` endpoint, read and checked now so that
+    /// `check-config` refuses what no handshake could use.
+    fn redis_tls(
+        &mut self,
+        field: &str,
+        url: &str,
+        url_line: u64,
+        raw: Option<At<RawRedisTls>>,
+    ) -> Option<ClientTlsFiles> {
+        let parsed = url::Url::parse(url).ok();
+        let secure = parsed.as_ref().is_some_and(|u| u.scheme() == "rediss");
+        if !secure {
+            if let Some(raw) = raw {
+                self.problem(
+                    &format!("{field}.tls"),
+                    &raw,
+                    "TLS settings need a rediss:// url (redis:// is plain text)",
+                );
+            }
+            return None;
+        }
+        // The redis crate reads `#insecure` as "skip certificate checks",
+        // which this build does not offer (no tls-rustls-insecure feature).
+        if parsed.as_ref().and_then(|u| u.fragment()) == Some("insecure") {
+            self.problem(
+                &format!("{field}.url"),
+                &At { value: (), line: url_line },
+                "#insecure (no certificate verification) is not supported; give the server's CA in tls.ca_file",
+            );
+        }
+        let Some(raw) = raw else {
+            return Some(ClientTlsFiles::default());
+        };
+        let line = raw.line;
+        let t = raw.value;
+        let path = |v: &Option<At<String>>| v.as_ref().map(|a| PathBuf::from(a.value.trim()));
+        let files = ClientTlsFiles {
+            ca_file: path(&t.ca_file),
+            cert_file: path(&t.cert_file),
+            key_file: path(&t.key_file),
+            server_name: t.server_name.as_ref().map(|a| a.value.trim().to_string()),
+        };
+        if let Err(e) = ClientTls::load(&files) {
+            // Name the field the problem is in.
+            let named = |p: &str| {
+                [
+                    ("ca_file", &t.ca_file),
+                    ("cert_file", &t.cert_file),
+                    ("key_file", &t.key_file),
+                ]
+                .into_iter()
+                .find_map(|(n, v)| {
+                    v.as_ref()
+                        .filter(|a| a.value.trim() == p)
+                        .map(|a| (n, a.line))
+                })
+            };
+            let (name, at) = match &e {
+                tls::client::Error::Read { path, .. }
+                | tls::client::Error::NoCertificate { path, .. }
+                | tls::client::Error::BadCa { path, .. } => named(path).unwrap_or(("", line)),
+                tls::client::Error::NoKey { .. } => {
+                    ("key_file", t.key_file.as_ref().map_or(line, |a| a.line))
+                }
+                tls::client::Error::BadPair { cert, .. } => named(cert).unwrap_or(("", line)),
+                tls::client::Error::BadServerName { .. } => (
+                    "server_name",
+                    t.server_name.as_ref().map_or(line, |a| a.line),
+                ),
+                tls::client::Error::Incomplete => ("", line),
+            };
+            let f = if name.is_empty() {
+                format!("{field}.tls")
+            } else {
+                format!("{field}.tls.{name}")
+            };
+            self.problem(
+                &f,
+                &At {
+                    value: (),
+                    line: at,
+                },
+                e,
+            );
+        }
+        Some(files)
     }
 
     fn queue(
@@ -1475,11 +1579,21 @@ impl Config {
         for e in &self.endpoints {
             let _ = writeln!(
                 out,
-                "endpoint {:<10} {} user={} password={}",
+                "endpoint {:<10} {} user={} password={}{}",
                 e.name,
                 e.url,
                 e.username.as_deref().unwrap_or("-"),
-                if e.password.is_some() { "set" } else { "-" }
+                if e.password.is_some() { "set" } else { "-" },
+                e.tls.as_ref().map_or(String::new(), |t| format!(
+                    " tls: ca={} client-cert={} server-name={}",
+                    t.ca_file
+                        .as_ref()
+                        .map_or("system".into(), |p| p.display().to_string()),
+                    t.cert_file
+                        .as_ref()
+                        .map_or("-".into(), |p| p.display().to_string()),
+                    t.server_name.as_deref().unwrap_or("(url host)")
+                ))
             );
         }
         let _ = writeln!(
@@ -1846,6 +1960,81 @@ queues:
         let c = parse(&ok, &no_env).unwrap();
         assert_eq!(c.queues[0].endpoint, 1);
         assert_eq!(c.endpoints[1].name, "jobs");
+    }
+
+    #[test]
+    fn redis_tls_settings_are_checked_at_load() {
+        crate::tls::install_crypto_provider();
+        let dir = std::env::temp_dir().join(format!("qma-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca".into()]).unwrap();
+        let ca_file = dir.join("ca.crt");
+        std::fs::write(&ca_file, ca.cert.pem()).unwrap();
+        let q = "queues:\n  - {name: a, namespaces: [x], key: k, type: list}\n";
+        let with = |url: &str, tls: &str| format!("redis:\n  url: {url}\n{tls}{q}");
+
+        // rediss:// with no tls section: system roots; with a CA file: that file.
+        let c = parse(&with("rediss://r.example:6380/0", ""), &no_env).unwrap();
+        assert_eq!(c.endpoints[0].tls, Some(ClientTlsFiles::default()));
+        let tls = format!(
+            "  tls:\n    ca_file: {}\n    server_name: r.example\n",
+            ca_file.display()
+        );
+        let c = parse(&with("rediss://10.0.0.5:6380/0", &tls), &no_env).unwrap();
+        let t = c.endpoints[0].tls.as_ref().unwrap();
+        assert_eq!(t.ca_file.as_deref(), Some(ca_file.as_path()));
+        assert_eq!(t.server_name.as_deref(), Some("r.example"));
+        assert!(c.table().contains("tls: ca="), "{}", c.table());
+        let c = parse(&with("redis://r:6379/0", ""), &no_env).unwrap();
+        assert_eq!(c.endpoints[0].tls, None);
+
+        // What no handshake could use, named by field and line.
+        let e = err(&with("redis://r:6379/0", &tls));
+        assert!(
+            e.contains("redis.tls (line 4): TLS settings need a rediss:// url"),
+            "{e}"
+        );
+        let e = err(&with("rediss://r:6380/0#insecure", ""));
+        assert!(e.contains("redis.url (line 2): #insecure"), "{e}");
+        let e = err(&with(
+            "rediss://r:6380/0",
+            "  tls:\n    ca_file: /nonexistent/ca.crt\n",
+        ));
+        assert!(
+            e.contains("redis.tls.ca_file (line 4): cannot read /nonexistent/ca.crt"),
+            "{e}"
+        );
+        let e = err(&with(
+            "rediss://r:6380/0",
+            &format!("  tls:\n    cert_file: {}\n", ca_file.display()),
+        ));
+        assert!(
+            e.contains("redis.tls (line 4): cert_file and key_file must be given together"),
+            "{e}"
+        );
+        let e = err(&with(
+            "rediss://r:6380/0",
+            &format!(
+                "  tls:\n    cert_file: {0}\n    key_file: {0}\n",
+                ca_file.display()
+            ),
+        ));
+        assert!(
+            e.contains("redis.tls.key_file (line 5): ")
+                && e.contains("no unencrypted PEM private key"),
+            "{e}"
+        );
+        let e = err(&with(
+            "rediss://r:6380/0",
+            "  tls:\n    server_name: \"a b\"\n",
+        ));
+        assert!(
+            e.contains("redis.tls.server_name (line 4): \"a b\" is not a DNS name"),
+            "{e}"
+        );
+        let e = err(&with("rediss://r:6380/0", "  tls:\n    ca: x\n"));
+        assert!(e.contains("unknown field"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -15,11 +15,12 @@
 //!  └────────────────────────┘
 //! ```
 //!
-//! The connection is a `redis::aio::ConnectionManager`, which reconnects by
-//! itself; while Redis is away every queue of the endpoint records the error
-//! and keeps its last value, which the API refuses once it is older than
-//! `max_staleness`.
+//! The connection ([`connection`]: plain or TLS) is opened at the first poll
+//! and again at the poll after one that broke it; while Redis is away every
+//! queue of the endpoint records the error and keeps its last value, which
+//! the API refuses once it is older than `max_staleness`.
 
+pub mod connection;
 pub mod read;
 
 use std::collections::HashMap;
@@ -28,13 +29,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Pipeline, Value};
+use redis::aio::MultiplexedConnection;
+use redis::{Pipeline, Value};
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, Endpoint, KeySource, QueueKind};
 use crate::store::{Metric, Store, now_ms};
 use crate::telemetry::{EndpointLabels, PollMetrics, QueueLabels};
+use connection::Connection;
 use read::{Continuation, ReadError, Reading, Step};
 
 /// Result type of this module.
@@ -52,12 +54,24 @@ pub enum Error {
         source: redis::RedisError,
     },
     /// The server could not be reached or the round trip failed.
-    #[error("redis endpoint {endpoint} unreachable: {source}")]
+    #[error("redis endpoint {endpoint} ({url}) unreachable: {source}{hint}")]
     Unreachable {
         /// Endpoint name.
         endpoint: String,
+        /// Endpoint URL (without credentials).
+        url: String,
         /// Client error.
         source: redis::RedisError,
+        /// What to check, when the cause is clear (starts with " ("), or empty.
+        hint: String,
+    },
+    /// The endpoint's TLS files cannot be used.
+    #[error("redis endpoint {endpoint}: {source}")]
+    Tls {
+        /// Endpoint name.
+        endpoint: String,
+        /// What is wrong with the files (boxed: rustls errors are large).
+        source: Box<crate::tls::client::Error>,
     },
 }
 
@@ -72,7 +86,7 @@ pub struct Poller {
     queues: Vec<(usize, PollQueue)>,
     store: Arc<Store>,
     metrics: Arc<PollMetrics>,
-    conn: ConnectionManager,
+    conn: Connection,
     /// Keys of each glob queue (by config index) from the last SCAN.
     pattern_keys: HashMap<usize, Vec<String>>,
     last_scan: Option<Instant>,
@@ -148,28 +162,7 @@ impl Poller {
         store: Arc<Store>,
         metrics: Arc<PollMetrics>,
     ) -> Result<Poller> {
-        let settings = |source| Error::Settings {
-            endpoint: endpoint.name.clone(),
-            source,
-        };
-        let mut info = redis::IntoConnectionInfo::into_connection_info(endpoint.url.as_str())
-            .map_err(settings)?;
-        let mut redis_info = info.redis_settings().clone();
-        if let Some(u) = &endpoint.username {
-            redis_info = redis_info.set_username(u);
-        }
-        if let Some(p) = &endpoint.password {
-            redis_info = redis_info.set_password(p.expose());
-        }
-        info = info.set_redis_settings(redis_info);
-        let client = Client::open(info).map_err(settings)?;
-        let cfg = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(endpoint.timeout))
-            .set_response_timeout(Some(endpoint.timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(Duration::from_secs(2));
-        let conn = ConnectionManager::new_lazy_with_config(client, cfg).map_err(settings)?;
+        let conn = Connection::new(endpoint.clone())?;
         Ok(Poller {
             endpoint_index,
             endpoint,
@@ -199,13 +192,19 @@ impl Poller {
     /// Refreshes glob patterns if due, then reads every queue once.
     pub async fn poll_once(&mut self) -> PollReport {
         let started = Instant::now();
-        if self
-            .last_scan
-            .is_none_or(|t| t.elapsed() >= self.scan_interval)
-        {
-            self.scan_patterns().await;
-        }
-        let report = match self.read_all().await {
+        let read = match self.conn.get().await {
+            Ok(conn) => {
+                if self
+                    .last_scan
+                    .is_none_or(|t| t.elapsed() >= self.scan_interval)
+                {
+                    self.scan_patterns(&conn).await;
+                }
+                self.read_all(&conn).await
+            }
+            Err(e) => Err(e),
+        };
+        let report = match read {
             Ok(report) => {
                 if !self.reachable {
                     info!(endpoint = %self.endpoint.name, "redis reachable again");
@@ -256,13 +255,13 @@ impl Poller {
     }
 
     /// Expands every glob pattern with SCAN (never KEYS), filtered by the queue's type.
-    async fn scan_patterns(&mut self) {
+    async fn scan_patterns(&mut self, conn: &MultiplexedConnection) {
         self.last_scan = Some(Instant::now());
         for (qi, q) in &self.queues {
             let KeySource::Pattern(pattern) = &q.source else {
                 continue;
             };
-            match scan(&mut self.conn, pattern, q.kind.type_name()).await {
+            match scan(&mut conn.clone(), pattern, q.kind.type_name()).await {
                 Ok(mut keys) => {
                     if keys.len() > MAX_PATTERN_KEYS {
                         warn!(queue = %q.name, matched = keys.len(), max = MAX_PATTERN_KEYS, "pattern matches too many keys; ignoring the rest");
@@ -279,6 +278,7 @@ impl Poller {
                 }
                 Err(e) => {
                     // Keep the previous expansion; the read itself will report unreachability.
+                    let e = self.conn.unreachable(e);
                     debug!(queue = %q.name, error = %e, "pattern scan failed");
                     self.metrics.error(&q.name, "scan");
                     self.last_scan = None;
@@ -300,7 +300,7 @@ impl Poller {
     /// are dropped and every queue of the endpoint records the error. Each
     /// pipeline has its own response timeout, so a Redis that answers but
     /// slowly can hold a poll for up to (pipelines / 2 + 1) × `timeout`.
-    async fn read_all(&mut self) -> Result<PollReport> {
+    async fn read_all(&mut self, conn: &MultiplexedConnection) -> Result<PollReport> {
         let now_ms = now_ms();
         // (queue position, key, commands) per key, in pipeline order.
         let mut plan = Vec::new();
@@ -316,8 +316,6 @@ impl Poller {
         let mut more: Vec<(usize, Continuation)> = Vec::new();
         {
             let queues = &self.queues;
-            let endpoint = self.endpoint.name.as_str();
-            let conn = &self.conn;
             let mut replies = futures_util::stream::iter(chunks)
                 .map(|part: Range<usize>| {
                     let mut pipe = redis::pipe();
@@ -333,11 +331,11 @@ impl Poller {
                         read::phase1(&mut pipe, kind, key, now_score);
                     }
                     let mut conn = conn.clone();
-                    async move { (part, query(&mut conn, endpoint, &pipe).await) }
+                    async move { (part, query(&mut conn, &pipe).await) }
                 })
                 .buffered(IN_FLIGHT);
             while let Some((part, answer)) = replies.next().await {
-                let answer = answer?;
+                let answer = answer.map_err(|e| self.conn.unreachable(e))?;
                 round_trips += 1;
                 let mut start = 0;
                 for &(pos, key, count) in &plan[part] {
@@ -362,7 +360,9 @@ impl Poller {
                 pipe2.add_command(c.command());
             }
             round_trips += 1;
-            let replies2 = query(&mut self.conn, &self.endpoint.name, &pipe2).await?;
+            let replies2 = query(&mut conn.clone(), &pipe2)
+                .await
+                .map_err(|e| self.conn.unreachable(e))?;
             for ((pos, c), reply) in more
                 .into_iter()
                 .zip(replies2.iter().chain(std::iter::repeat(&Value::Nil)))
@@ -473,16 +473,10 @@ fn keys<'a>(
 
 /// Sends one pipeline; per-command errors come back as `Value::ServerError`.
 async fn query(
-    conn: &mut ConnectionManager,
-    endpoint: &str,
+    conn: &mut MultiplexedConnection,
     pipe: &Pipeline,
-) -> Result<Vec<Value>> {
-    pipe.query_async(conn)
-        .await
-        .map_err(|source| Error::Unreachable {
-            endpoint: endpoint.to_string(),
-            source,
-        })
+) -> redis::RedisResult<Vec<Value>> {
+    pipe.query_async(conn).await
 }
 
 fn add(total: &mut Result<Reading, ReadError>, r: &Reading) {
@@ -498,7 +492,7 @@ fn now_ms_after(start: u64) -> u64 {
 
 /// All keys matching `pattern` of Redis type `ty`, deduplicated (SCAN may repeat keys).
 async fn scan(
-    conn: &mut ConnectionManager,
+    conn: &mut MultiplexedConnection,
     pattern: &str,
     ty: &str,
 ) -> redis::RedisResult<Vec<String>> {

@@ -8,6 +8,8 @@
 //! (through the kubelet's Secret volume) replaces the files, the next
 //! handshake gets the new pair, and open connections are not touched.
 
+pub mod client;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
