@@ -2,10 +2,11 @@
 //! `k8s.io/apiserver` that every Go aggregated apiserver gets for free.
 //!
 //! ```text
-//!  TLS handshake ── client cert? ──► PeerCerts (per connection, identity computed once)
-//!        │
+//!  TLS handshake ── client cert? ──► PeerCerts (per connection; what it proves is
+//!        │                            kept while the settings and the certificate hold)
 //!  request ─► authn: front-proxy headers │ x509 user │ bearer token ─► TokenReview (cached)
 //!        │                        none of them ─► 401
+//!        │          + system:authenticated (group.AuthenticatedGroupAdder)
 //!        └► RequestInfo (path → verb, group, version, resource, namespace)
 //!           └► authz: SubjectAccessReview (allowed and denied cached) ─► 403
 //!                     Kubernetes API unreachable or erroring ─► 503, never allow
@@ -13,7 +14,8 @@
 //!
 //! `/livez`, `/readyz` and `/healthz` are always open (the apiserver's
 //! always-allowed paths); members of `system:masters` are always allowed
-//! (the apiserver's default `AlwaysAllowGroups`).
+//! (the apiserver's default `AlwaysAllowGroups`). docs/AUTH.md compares each
+//! step with `k8s.io/apiserver` and argues every deliberate difference.
 
 pub mod authn;
 pub mod cache;
@@ -40,7 +42,7 @@ use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
 use crate::api::selector::Selector;
-use crate::api::status::ApiError;
+use crate::api::status::{self, ApiError};
 use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
 use cache::TtlCache;
 use request_info::RequestInfo;
@@ -226,8 +228,9 @@ impl Auth {
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
         let settings = self.settings.load();
-        let identity = peer.map_or(&PeerIdentity::None, |p| p.identity(&settings));
-        let mut key = Vec::with_capacity(256);
+        let identified = peer.map(|p| p.identity(&settings));
+        let identity = identified.as_deref().map_or(&PeerIdentity::None, |i| i);
+        let mut key = Vec::with_capacity(512);
         let principal = principal(identity, headers, &settings, &mut key)?;
         for part in [method.as_str(), uri.path(), uri.query().unwrap_or("")] {
             key.extend_from_slice(&(part.len() as u32).to_le_bytes());
@@ -252,7 +255,7 @@ impl Auth {
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
-        let (user, user_until) = match principal {
+        let (mut user, user_until) = match principal {
             Principal::Proxy => (
                 authn::user_from_headers(headers, settings).ok_or(ApiError::Unauthorized)?,
                 None,
@@ -263,6 +266,9 @@ impl Auth {
                 (u, Some(until))
             }
         };
+        // authenticatorfactory.DelegatingAuthenticatorConfig.New wraps the
+        // whole chain in group.NewAuthenticatedGroupAdder.
+        authn::add_authenticated_group(&mut user);
         let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let (answer, decision_until) = self.authorize(&user, &info).await?;
@@ -350,11 +356,7 @@ impl Auth {
         let answer = if decision.allowed {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(forbidden_message(
-                user,
-                info,
-                &decision.reason,
-            )))
+            Err(forbidden(user, info, &decision.reason))
         };
         Ok((answer, until))
     }
@@ -401,22 +403,27 @@ fn principal<'a>(
     settings: &Settings,
     key: &mut Vec<u8>,
 ) -> Result<Principal<'a>, ApiError> {
-    if *identity == PeerIdentity::FrontProxy {
-        key.push(b'P');
-        if authn::requestheader_key(headers, settings, key) {
-            return Ok(Principal::Proxy);
+    let cert_user = match identity {
+        PeerIdentity::FrontProxy(fallback) => {
+            key.push(b'P');
+            if authn::requestheader_key(headers, settings, key) {
+                return Ok(Principal::Proxy);
+            }
+            key.clear();
+            // No username header: the requestheader step has no opinion and
+            // the x509 step may still authenticate the same certificate.
+            fallback.as_ref()
         }
-        key.clear();
-    } else if authn::has_requestheaders(headers, settings) {
-        debug!("requestheader headers without a verified front-proxy certificate: refused");
-        return Err(ApiError::Unauthorized);
-    }
-    if let PeerIdentity::User(u) = identity {
+        _ if authn::has_requestheaders(headers, settings) => {
+            debug!("requestheader headers without a verified front-proxy certificate: refused");
+            return Err(ApiError::Unauthorized);
+        }
+        PeerIdentity::User(u) => Some(u),
+        PeerIdentity::None | PeerIdentity::FrontProxyNotAllowed(_) => None,
+    };
+    if let Some(u) = cert_user {
         key.push(b'U');
-        for part in std::iter::once(&u.username).chain(&u.groups) {
-            key.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            key.extend_from_slice(part.as_bytes());
-        }
+        push_user(key, u);
         return Ok(Principal::Cert(u));
     }
     if let Some(token) = bearer(headers) {
@@ -427,6 +434,25 @@ fn principal<'a>(
         return Ok(Principal::Token(token));
     }
     Err(ApiError::Unauthorized)
+}
+
+/// Appends every field of `u`, length-prefixed, to `key`.
+fn push_user(key: &mut Vec<u8>, u: &UserInfo) {
+    let mut push = |part: &str| {
+        key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        key.extend_from_slice(part.as_bytes());
+    };
+    push(&u.username);
+    push(&u.uid);
+    for g in &u.groups {
+        push(g);
+    }
+    for (k, values) in &u.extra {
+        push(k);
+        for v in values {
+            push(v);
+        }
+    }
 }
 
 fn unavailable(what: &str, detail: &str) -> ApiError {
@@ -440,11 +466,18 @@ fn unavailable(what: &str, detail: &str) -> ApiError {
     ))
 }
 
-/// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive).
+/// The bearer token of `Authorization: Bearer <token>`, read as
+/// `bearertoken.Authenticator.AuthenticateRequest`
+/// (k8s.io/apiserver/pkg/authentication/request/bearertoken/bearertoken.go)
+/// reads it: `TrimSpace`, `SplitN(auth, " ", 3)`, the scheme compared
+/// lowercased, the token is the second part and an empty one is no token
+/// (so `Bearer  x`, two spaces, has none and `Bearer a b` is `a`).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    let token = token.trim();
+    // A token that is not UTF-8 could never pass a TokenReview either.
+    let v = std::str::from_utf8(headers.get(header::AUTHORIZATION)?.as_bytes()).ok()?;
+    let mut parts = v.trim().splitn(3, ' ');
+    let scheme = parts.next()?;
+    let token = parts.next()?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
@@ -500,34 +533,59 @@ pub fn sar_spec(user: &UserInfo, info: &RequestInfo) -> SubjectAccessReviewSpec 
     spec
 }
 
-/// `k8s.io/apiserver/pkg/endpoints/handlers/responsewriters.forbiddenMessage`, plus the reason.
-fn forbidden_message(user: &UserInfo, info: &RequestInfo, reason: &str) -> String {
-    let mut msg = if !info.is_resource_request {
-        format!(
-            "User {:?} cannot {} path {:?}",
-            user.username, info.verb, info.path
-        )
-    } else {
-        let mut resource = info.resource.clone();
-        if !info.subresource.is_empty() {
-            resource = format!("{resource}/{}", info.subresource);
-        }
-        if info.namespace.is_empty() {
-            format!(
-                "User {:?} cannot {} resource {:?} in API group {:?} at the cluster scope",
-                user.username, info.verb, resource, info.api_group
-            )
-        } else {
-            format!(
-                "User {:?} cannot {} resource {:?} in API group {:?} in the namespace {:?}",
-                user.username, info.verb, resource, info.api_group, info.namespace
-            )
-        }
-    };
+/// The 403 of `responsewriters.Forbidden`
+/// (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go):
+/// `forbiddenMessage` with `&`, `<` and `>` HTML-escaped (`sanitizer`), then
+/// `: <reason>` if the authorizer gave one, wrapped by
+/// `apierrors.NewForbidden({group, resource}, name, ...)`.
+fn forbidden(user: &UserInfo, info: &RequestInfo, reason: &str) -> ApiError {
+    let mut msg = sanitize(&forbidden_message(user, info));
     if !reason.is_empty() {
         msg = format!("{msg}: {reason}");
     }
-    msg
+    ApiError::forbidden(&info.api_group, &info.resource, &info.name, msg)
+}
+
+/// `responsewriters.sanitizer`: "Avoid emitting errors that look like valid HTML."
+fn sanitize(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `responsewriters.forbiddenMessage`.
+fn forbidden_message(user: &UserInfo, info: &RequestInfo) -> String {
+    let q = status::go_quote;
+    if !info.is_resource_request {
+        return format!(
+            "User {} cannot {} path {}",
+            q(&user.username),
+            info.verb,
+            q(&info.path)
+        );
+    }
+    let mut resource = info.resource.clone();
+    if !info.subresource.is_empty() {
+        resource = format!("{resource}/{}", info.subresource);
+    }
+    if info.namespace.is_empty() {
+        format!(
+            "User {} cannot {} resource {} in API group {} at the cluster scope",
+            q(&user.username),
+            info.verb,
+            q(&resource),
+            q(&info.api_group)
+        )
+    } else {
+        format!(
+            "User {} cannot {} resource {} in API group {} in the namespace {}",
+            q(&user.username),
+            info.verb,
+            q(&resource),
+            q(&info.api_group),
+            q(&info.namespace)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -575,39 +633,127 @@ mod tests {
     }
 
     #[test]
-    fn forbidden_messages_like_upstream() {
+    fn forbidden_statuses_like_upstream() {
         let u = UserInfo {
             username: "bob".into(),
             ..UserInfo::default()
         };
-        let info = RequestInfo::new(
-            "GET",
+        let status = |path: &str, query: Option<&str>, reason: &str| {
+            let info = RequestInfo::new("GET", path, query).unwrap();
+            serde_json::to_value(forbidden(&u, &info, reason).status()).unwrap()
+        };
+        let v = status(
             "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth",
             None,
-        )
-        .unwrap();
-        assert_eq!(
-            forbidden_message(&u, &info, "no RBAC policy matched"),
-            "User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai\": no RBAC policy matched"
+            "no RBAC policy matched",
         );
-        let info = RequestInfo::new("GET", "/apis", None).unwrap();
         assert_eq!(
-            forbidden_message(&u, &info, ""),
-            "User \"bob\" cannot get path \"/apis\""
+            v["message"],
+            "queue_depth.external.metrics.k8s.io is forbidden: User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai\": no RBAC policy matched"
         );
+        assert_eq!(
+            v["details"],
+            serde_json::json!({"group": "external.metrics.k8s.io", "kind": "queue_depth"})
+        );
+        assert_eq!(v["reason"], "Forbidden");
+        assert_eq!(v["code"], 403);
+        // A named object (and the cluster scope).
+        let v = status(
+            "/apis/external.metrics.k8s.io/v1beta1/queue_depth/q1",
+            None,
+            "",
+        );
+        assert_eq!(
+            v["message"],
+            "queue_depth.external.metrics.k8s.io \"q1\" is forbidden: User \"bob\" cannot get resource \"queue_depth\" in API group \"external.metrics.k8s.io\" at the cluster scope"
+        );
+        assert_eq!(
+            v["details"],
+            serde_json::json!({"group": "external.metrics.k8s.io", "kind": "queue_depth", "name": "q1"})
+        );
+        // Non-resource: no group-resource, empty details.
+        let v = status("/apis", None, "");
+        assert_eq!(
+            v["message"],
+            "forbidden: User \"bob\" cannot get path \"/apis\""
+        );
+        assert_eq!(v["details"], serde_json::json!({}));
+        // forbiddenMessage is HTML-escaped, the reason is not.
+        let v = status("/a&b<c>", None, "<why>");
+        assert_eq!(
+            v["message"],
+            "forbidden: User \"bob\" cannot get path \"/a&amp;b&lt;c&gt;\": <why>"
+        );
+    }
+
+    #[test]
+    fn front_proxy_without_username_falls_back_to_its_certificate_user() {
+        let settings = Settings {
+            username_headers: vec!["x-remote-user".into()],
+            group_headers: vec!["x-remote-group".into()],
+            ..Settings::default()
+        };
+        let carol = UserInfo {
+            username: "carol".into(),
+            ..UserInfo::default()
+        };
+        let proxy = PeerIdentity::FrontProxy(Some(carol.clone()));
+        let mut h = HeaderMap::new();
+        let mut key = Vec::new();
+        assert!(matches!(
+            principal(&proxy, &h, &settings, &mut key),
+            Ok(Principal::Cert(u)) if *u == carol
+        ));
+        assert_eq!(key.first(), Some(&b'U'));
+        // An empty first username value is no username either (headerValue).
+        h.append("x-remote-user", "".parse().unwrap());
+        h.append("x-remote-user", "bob".parse().unwrap());
+        assert!(matches!(
+            principal(&proxy, &h, &settings, &mut Vec::new()),
+            Ok(Principal::Cert(_))
+        ));
+        // ... and with no certificate user, a bearer token is next.
+        h.insert(header::AUTHORIZATION, "Bearer t".parse().unwrap());
+        assert!(matches!(
+            principal(
+                &PeerIdentity::FrontProxy(None),
+                &h,
+                &settings,
+                &mut Vec::new()
+            ),
+            Ok(Principal::Token("t"))
+        ));
+        // A username header: the proxy asserts.
+        h.insert("x-remote-user", "bob".parse().unwrap());
+        assert!(matches!(
+            principal(&proxy, &h, &settings, &mut Vec::new()),
+            Ok(Principal::Proxy)
+        ));
+        // Headers without a verified proxy certificate are refused (deliberate).
+        assert!(matches!(
+            principal(&PeerIdentity::User(carol), &h, &settings, &mut Vec::new()),
+            Err(ApiError::Unauthorized)
+        ));
     }
 
     #[test]
     fn bearer_tokens() {
         let mut h = HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
-        assert_eq!(bearer(&h), Some("abc"));
-        h.insert(header::AUTHORIZATION, "bearer  xyz ".parse().unwrap());
-        assert_eq!(bearer(&h), Some("xyz"));
-        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
-        assert_eq!(bearer(&h), None);
+        for (value, token) in [
+            ("Bearer abc", Some("abc")),
+            (" BEARER abc ", Some("abc")),
+            ("bearer\tabc", None),
+            // SplitN(auth, " ", 3): two spaces leave an empty second part.
+            ("bearer  xyz ", None),
+            ("Bearer abc def", Some("abc")),
+            ("Bearer abc def ghi", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer ", None),
+            ("Bearer", None),
+        ] {
+            h.insert(header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(bearer(&h), token, "{value:?}");
+        }
     }
 }

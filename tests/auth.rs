@@ -1,6 +1,7 @@
 //! Delegated authentication and authorization against the fake Kubernetes
 //! API (tests/support/kube_api.rs), with certificates made here, and the
-//! serving certificate reloaded from disk.
+//! serving certificate reloaded from disk. What the SubjectAccessReviews
+//! carry is compared with what `k8s.io/apiserver` sends (docs/AUTH.md).
 
 mod support;
 
@@ -113,6 +114,11 @@ async fn no_credentials_is_401_but_health_stays_open() {
     let anon = client(None);
     assert_status(&w.get(&anon, METRIC, &[]).await, 401, "Unauthorized");
     assert_status(&w.get(&anon, "/apis", &[]).await, 401, "Unauthorized");
+    // Upstream with anonymous auth would ask a SubjectAccessReview for
+    // system:anonymous here; we answer 401 (docs/AUTH.md, "No credentials").
+    for closed in ["/version", "/openapi/v2", "/healthz/", "/livez/x"] {
+        assert_status(&w.get(&anon, closed, &[]).await, 401, "Unauthorized");
+    }
     for open in ["/livez", "/readyz", "/healthz"] {
         assert_eq!(w.get(&anon, open, &[]).await.code, 200, "{open}");
     }
@@ -237,14 +243,18 @@ async fn front_proxy_headers_reach_the_subject_access_review_exactly() {
     let sars = w.kube.posts("subjectaccessreviews");
     assert_eq!(
         sars.last().unwrap()["spec"],
-        json!({"user": "alice", "nonResourceAttributes": {"path": "/apis/external.metrics.k8s.io/v1beta1", "verb": "get"}})
+        json!({"user": "alice", "groups": ["system:authenticated"], "nonResourceAttributes": {"path": "/apis/external.metrics.k8s.io/v1beta1", "verb": "get"}})
     );
-    // Denied: 403 naming the user and what was refused.
+    // Denied: 403 naming the user and what was refused (NewForbidden's shape).
     let r = w.get(&proxy, METRIC, &[("X-Remote-User", "bob")]).await;
     assert_status(&r, 403, "Forbidden");
     assert_eq!(
         r.json["message"],
-        "User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai-platform\": no RBAC policy matched"
+        "queue_depth.external.metrics.k8s.io is forbidden: User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai-platform\": no RBAC policy matched"
+    );
+    assert_eq!(
+        r.json["details"],
+        json!({"group": "external.metrics.k8s.io", "kind": "queue_depth"})
     );
     // system:masters is always allowed, without asking.
     let before = w.kube.posts("subjectaccessreviews").len();
@@ -273,9 +283,287 @@ async fn client_certificate_user_is_cn_and_groups_are_o() {
     assert_eq!(r.code, 200, "{r:?}");
     let sar = w.kube.posts("subjectaccessreviews").pop().unwrap();
     assert_eq!(sar["spec"]["user"], "carol");
-    assert_eq!(sar["spec"]["groups"], json!(["ml-team"]));
+    assert_eq!(
+        sar["spec"]["groups"],
+        json!(["ml-team", "system:authenticated"])
+    );
     let dave = client(Some(w.users.client("dave", &[]).identity()));
     assert_status(&w.get(&dave, METRIC, &[]).await, 403, "Forbidden");
+}
+
+/// `X509SHA256=<hex of sha256(leaf DER)>`, upstream's credential id of a certificate.
+fn credential_id(pair: &Pair) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, &der_of(&pair.cert));
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("X509SHA256={hex}")
+}
+
+/// The first "must show": the aggregator downloading `/openapi/v2`
+/// as `system:aggregator` with no groups reaches the SubjectAccessReview in
+/// `system:authenticated`, so the usual RBAC (a binding to that group) lets it in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregator_without_groups_reaches_the_sar_as_system_authenticated() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    // Like system:public-info-viewer / system:discovery: bound to system:authenticated.
+    w.kube.set_authorizer(|spec: &Value| {
+        let authenticated = spec["groups"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g == "system:authenticated"));
+        let path = spec["nonResourceAttributes"]["path"].as_str();
+        if authenticated && path == Some("/openapi/v2") {
+            (true, String::new())
+        } else {
+            (false, "no RBAC policy matched".into())
+        }
+    });
+    let proxy = w.proxy();
+    let aggregator = [("X-Remote-User", "system:aggregator")];
+    let r = w.get(&proxy, "/openapi/v2", &aggregator).await;
+    assert_eq!(r.code, 200, "{r:?}");
+    let sars = w.kube.posts("subjectaccessreviews");
+    assert_eq!(sars.len(), 1);
+    assert_eq!(
+        sars[0]["spec"],
+        json!({
+            "user": "system:aggregator",
+            "groups": ["system:authenticated"],
+            "nonResourceAttributes": {"path": "/openapi/v2", "verb": "get"}
+        })
+    );
+    // A non-resource denial: "forbidden: ..." and empty details, as NewForbidden
+    // with an empty group-resource.
+    let r = w.get(&proxy, "/version", &aggregator).await;
+    assert_status(&r, 403, "Forbidden");
+    assert_eq!(
+        r.json["message"],
+        "forbidden: User \"system:aggregator\" cannot get path \"/version\": no RBAC policy matched"
+    );
+    assert_eq!(r.json["details"], json!({}));
+}
+
+/// The second "must show": a client certificate without an O (and
+/// with upstream's UID attribute) reaches the SubjectAccessReview with
+/// `system:authenticated`, its UID and its credential id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificate_without_o_reaches_the_sar_as_system_authenticated() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    w.kube.set_authorizer(allow_alice_and_hpa);
+    let carol = w.users.client("carol", &[]);
+    let r = w.get(&client(Some(carol.identity())), METRIC, &[]).await;
+    assert_eq!(r.code, 200, "{r:?}");
+    let sar = w.kube.posts("subjectaccessreviews").pop().unwrap();
+    assert_eq!(
+        sar["spec"],
+        json!({
+            "user": "carol",
+            "groups": ["system:authenticated"],
+            "extra": {"authentication.kubernetes.io/credential-id": [credential_id(&carol)]},
+            "resourceAttributes": {
+                "namespace": "ai-platform", "verb": "list", "group": "external.metrics.k8s.io",
+                "version": "v1beta1", "resource": "queue_depth"
+            }
+        })
+    );
+    // The UID subject attribute (AllowParsingUserUIDFromCertAuth).
+    let with_uid = w.users.client_with("carol", &["ml"], Some("c-42"), None);
+    let r = w.get(&client(Some(with_uid.identity())), METRIC, &[]).await;
+    assert_eq!(r.code, 200, "{r:?}");
+    let sar = w.kube.posts("subjectaccessreviews").pop().unwrap();
+    assert_eq!(sar["spec"]["uid"], "c-42");
+    assert_eq!(sar["spec"]["groups"], json!(["ml", "system:authenticated"]));
+    assert_eq!(
+        sar["spec"]["extra"]["authentication.kubernetes.io/credential-id"],
+        json!([credential_id(&with_uid)])
+    );
+    // An empty UID is an error of the x509 step: no user, and without a token, 401.
+    let empty_uid = w.users.client_with("carol", &[], Some(""), None);
+    let r = w
+        .get(&client(Some(empty_uid.identity())), METRIC, &[])
+        .await;
+    assert_status(&r, 401, "Unauthorized");
+}
+
+/// A front proxy may assert `system:anonymous` in `system:unauthenticated`:
+/// the group adder leaves both alone (no `system:authenticated`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_asserted_by_the_front_proxy_gets_no_system_authenticated() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    let proxy = w.proxy();
+    let r = w
+        .get(
+            &proxy,
+            "/apis",
+            &[
+                ("X-Remote-User", "system:anonymous"),
+                ("X-Remote-Group", "system:unauthenticated"),
+            ],
+        )
+        .await;
+    assert_status(&r, 403, "Forbidden");
+    let r = w
+        .get(&proxy, "/version", &[("X-Remote-User", "system:anonymous")])
+        .await;
+    assert_status(&r, 403, "Forbidden");
+    let r = w
+        .get(
+            &proxy,
+            "/openapi/v2",
+            &[
+                ("X-Remote-User", "bob"),
+                ("X-Remote-Group", "system:unauthenticated"),
+            ],
+        )
+        .await;
+    assert_status(&r, 403, "Forbidden");
+    let specs: Vec<Value> = w
+        .kube
+        .posts("subjectaccessreviews")
+        .into_iter()
+        .map(|s| s["spec"].clone())
+        .collect();
+    assert_eq!(
+        specs,
+        [
+            json!({"user": "system:anonymous", "groups": ["system:unauthenticated"], "nonResourceAttributes": {"path": "/apis", "verb": "get"}}),
+            json!({"user": "system:anonymous", "nonResourceAttributes": {"path": "/version", "verb": "get"}}),
+            json!({"user": "bob", "groups": ["system:unauthenticated"], "nonResourceAttributes": {"path": "/openapi/v2", "verb": "get"}}),
+        ]
+    );
+}
+
+/// requestheader details that differed from `headerrequest`: UTF-8 values,
+/// an empty first username value (no opinion: the chain goes on), empty
+/// group values, a header equal to the extra prefix, malformed escapes; and
+/// `SplitN` bearer parsing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_proxy_headers_parsed_like_headerrequest() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    w.kube.set_authorizer(|_| (true, String::new()));
+    let hpa = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
+    w.kube.add_token("hpa-token", json!({"username": hpa}));
+    let proxy = w.proxy();
+    let url = format!("{}/apis", w.adapter.base());
+    let send = |headers: Vec<(&'static str, &'static [u8])>| {
+        let mut req = proxy.get(&url);
+        for (k, v) in headers {
+            req = req.header(k, reqwest::header::HeaderValue::from_bytes(v).unwrap());
+        }
+        async move { answer(req.send().await.expect("request")).await }
+    };
+    let last_spec = || w.kube.posts("subjectaccessreviews").pop().unwrap()["spec"].clone();
+
+    // Raw header bytes are UTF-8 (Go passes them on as they are).
+    let r = send(vec![
+        ("X-Remote-User", "José".as_bytes()),
+        ("X-Remote-Group", "équipe".as_bytes()),
+    ])
+    .await;
+    assert_eq!(r.code, 200, "{r:?}");
+    assert_eq!(
+        last_spec(),
+        json!({"user": "José", "groups": ["équipe", "system:authenticated"], "nonResourceAttributes": {"path": "/apis", "verb": "get"}})
+    );
+
+    // Empty group values are skipped; the extra prefix alone is the key "";
+    // a malformed escape keeps the whole key.
+    let r = send(vec![
+        ("X-Remote-User", b"alice"),
+        ("X-Remote-Group", b""),
+        ("X-Remote-Group", b"devs"),
+        ("X-Remote-Extra-", b"bare"),
+        ("X-Remote-Extra-A%2fb%zz", b"kept"),
+    ])
+    .await;
+    assert_eq!(r.code, 200, "{r:?}");
+    assert_eq!(
+        last_spec(),
+        json!({
+            "user": "alice",
+            "groups": ["devs", "system:authenticated"],
+            "extra": {"": ["bare"], "a%2fb%zz": ["kept"]},
+            "nonResourceAttributes": {"path": "/apis", "verb": "get"}
+        })
+    );
+
+    // An empty first username value is no username: the requestheader step has
+    // no opinion, the proxy certificate is no client-CA user, the token decides.
+    let r = send(vec![
+        ("X-Remote-User", b""),
+        ("X-Remote-User", b"bob"),
+        ("Authorization", b"Bearer hpa-token"),
+    ])
+    .await;
+    assert_eq!(r.code, 200, "{r:?}");
+    assert_eq!(last_spec()["user"], hpa);
+    // ... and without a token, nobody.
+    let r = send(vec![("X-Remote-User", b""), ("X-Remote-User", b"bob")]).await;
+    assert_status(&r, 401, "Unauthorized");
+
+    // Bearer parsing: SplitN(auth, " ", 3), the second part is the token.
+    let anon = client(None);
+    let r = w
+        .get(
+            &anon,
+            "/apis",
+            &[("Authorization", "Bearer hpa-token trailing")],
+        )
+        .await;
+    assert_eq!(r.code, 200, "{r:?}");
+    let r = w
+        .get(&anon, "/apis", &[("Authorization", "Bearer  hpa-token")])
+        .await;
+    assert_status(&r, 401, "Unauthorized");
+    let tokens: Vec<Value> = w
+        .kube
+        .posts("tokenreviews")
+        .into_iter()
+        .map(|t| t["spec"]["token"].clone())
+        .collect();
+    assert_eq!(tokens, [json!("hpa-token")]);
+}
+
+/// When the requestheader CA is also the client CA and the CN may proxy, a
+/// certificate without a username header is still its own user (upstream:
+/// requestheader has no opinion, x509 authenticates it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_cas_certificate_without_headers_is_its_own_user() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    w.kube.set_authorizer(allow_alice_and_hpa);
+    // One CA for both, any CN may proxy.
+    w.kube
+        .put_extension_auth(&w.front.pem(), &w.front.pem(), &[]);
+    let carol = w.front.client("carol", &["ml"]);
+    let c = client(Some(carol.identity()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = w.get(&c, METRIC, &[]).await;
+        if r.code == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ConfigMap change not applied: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sar = w.kube.posts("subjectaccessreviews").pop().unwrap();
+    assert_eq!(sar["spec"]["user"], "carol", "{sar}");
+    assert_eq!(sar["spec"]["groups"], json!(["ml", "system:authenticated"]));
+    assert_eq!(
+        sar["spec"]["extra"]["authentication.kubernetes.io/credential-id"],
+        json!([credential_id(&carol)])
+    );
+    // With a username header the same certificate is a front proxy.
+    let r = w.get(&c, METRIC, &[("X-Remote-User", "alice")]).await;
+    assert_eq!(r.code, 200, "{r:?}");
+    let sar = w.kube.posts("subjectaccessreviews").pop().unwrap();
+    assert_eq!(sar["spec"]["user"], "alice");
+    assert_eq!(sar["spec"]["groups"], json!(["system:authenticated"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,7 +694,7 @@ async fn configmap_changes_are_followed() {
         .put_extension_auth(&w.front.pem(), &w.users.pem(), &["aggregator-v2"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        // A new client per attempt: identity is worked out once per connection.
+        // A new client per attempt (open connections: see open_connection_follows_configmap_changes).
         let r = w
             .get(&w.proxy(), METRIC, &[("X-Remote-User", "alice")])
             .await;
@@ -500,6 +788,186 @@ async fn kubectl_with_client_certificate_and_with_token() {
         users.contains(&"system:serviceaccount:kube-system:horizontal-pod-autoscaler".to_string()),
         "{users:?}"
     );
+}
+
+/// Accepts any server certificate (the adapter's is self-signed here).
+#[derive(Debug)]
+struct AnyServer;
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// One TLS connection presenting a client certificate, speaking HTTP/1.1
+/// keep-alive: every request goes over the same connection.
+struct KeepAlive {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+}
+
+impl KeepAlive {
+    async fn connect(addr: std::net::SocketAddr, pair: &Pair) -> KeepAlive {
+        let certs = rustls_pemfile::certs(&mut pair.cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls_pemfile::private_key(&mut pair.key.as_bytes())
+            .unwrap()
+            .unwrap();
+        let cfg = rustls::ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServer))
+            .with_client_auth_cert(certs, key)
+            .unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .unwrap();
+        KeepAlive { tls }
+    }
+
+    /// GET `path` with `headers`; the status code.
+    async fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        self.tls.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = self.tls.read(&mut chunk).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let code: u16 = head[9..12].parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map(|v| v.trim().parse().unwrap())
+            .expect("a content-length");
+        while buf.len() < head_end + length {
+            let n = self.tls.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed mid-body");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        code
+    }
+}
+
+/// Upstream verifies the front proxy's certificate on every request; a
+/// ConfigMap change narrowing the allowed names reaches connections already open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_connection_follows_configmap_changes() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    w.kube.set_authorizer(allow_alice_and_hpa);
+    let alice = [("X-Remote-User", "alice")];
+    let pair = w.front.client("front-proxy-client", &[]);
+    let mut conn = KeepAlive::connect(w.adapter.running.api_addr, &pair).await;
+    assert_eq!(conn.get(METRIC, &alice).await, 200);
+    w.kube
+        .put_extension_auth(&w.front.pem(), &w.users.pem(), &["aggregator-v2"]);
+    // Wait on new connections until the change is applied ...
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while w.get(&w.proxy(), METRIC, &alice).await.code != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ConfigMap change not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // ... then the open one is refused too.
+    assert_eq!(conn.get(METRIC, &alice).await, 401);
+    // And allowed again when the name is back.
+    w.kube
+        .put_extension_auth(&w.front.pem(), &w.users.pem(), &["front-proxy-client"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while conn.get(METRIC, &alice).await != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ConfigMap change not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A certificate that expires while its connection is open stops
+/// authenticating (upstream verifies with `time.Now()` on every request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_expiring_on_an_open_connection_is_refused() {
+    support::require_redis!();
+    let w = world(Options::default()).await;
+    w.kube.set_authorizer(allow_alice_and_hpa);
+    let alice = [("X-Remote-User", "alice")];
+    let short = w.front.client_with(
+        "front-proxy-client",
+        &[],
+        None,
+        Some(Duration::from_secs(3)),
+    );
+    let mut conn = KeepAlive::connect(w.adapter.running.api_addr, &short).await;
+    assert_eq!(conn.get(METRIC, &alice).await, 200);
+    let carol = w
+        .users
+        .client_with("carol", &[], None, Some(Duration::from_secs(3)));
+    let mut carol_conn = KeepAlive::connect(w.adapter.running.api_addr, &carol).await;
+    assert_eq!(carol_conn.get(METRIC, &[]).await, 200);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(conn.get(METRIC, &alice).await, 401);
+    assert_eq!(carol_conn.get(METRIC, &[]).await, 401);
 }
 
 /// Reads the certificate a fresh TLS connection is served, trusting only `ca`.

@@ -5,6 +5,9 @@
 //! bare code: each [`ApiError`] variant maps to the reason and code that
 //! apimachinery's `errors.New*` constructors use.
 
+use std::fmt;
+use std::sync::Arc;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
@@ -38,15 +41,91 @@ pub enum ApiError {
     /// Credentials missing or not verified. 401 Unauthorized.
     #[error("Unauthorized")]
     Unauthorized,
-    /// Authenticated but not allowed. 403 Forbidden.
+    /// Authenticated but not allowed. 403 Forbidden (shared: cached denials
+    /// are answered without copying it).
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Arc<Forbidden>),
     /// A bug; answered as a Status rather than a bare 500.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+/// A 403 as `k8s.io/apimachinery/pkg/api/errors.NewForbidden(qualifiedResource, name, err)`
+/// builds it: the message names the group-resource and the object, and the
+/// details carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forbidden {
+    /// API group of the resource (`""` for the core group and non-resource requests).
+    pub group: String,
+    /// Resource (`""` for non-resource requests).
+    pub resource: String,
+    /// Object name, if the request names one.
+    pub name: String,
+    /// Why (`err`).
+    pub err: String,
+}
+
+impl fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // schema.GroupResource.Empty / String.
+        if self.group.is_empty() && self.resource.is_empty() {
+            return write!(f, "forbidden: {}", self.err);
+        }
+        if self.group.is_empty() {
+            write!(f, "{}", self.resource)?;
+        } else {
+            write!(f, "{}.{}", self.resource, self.group)?;
+        }
+        if !self.name.is_empty() {
+            write!(f, " {}", go_quote(&self.name))?;
+        }
+        write!(f, " is forbidden: {}", self.err)
+    }
+}
+
+/// Go's `%q` (`strconv.Quote`) of a string: double quotes, `\"` and `\\`,
+/// the C escapes, `\xNN` below space and for DEL, `\uNNNN` for the other
+/// control characters; everything else as it is (the few other characters
+/// Go's `IsPrint` rejects are left as they are).
+pub fn go_quote(s: &str) -> String {
+    use fmt::Write;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if c < ' ' || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 impl ApiError {
+    /// `errors.NewForbidden({group, resource}, name, err)`.
+    pub fn forbidden(group: &str, resource: &str, name: &str, err: String) -> ApiError {
+        ApiError::Forbidden(Arc::new(Forbidden {
+            group: group.to_string(),
+            resource: resource.to_string(),
+            name: name.to_string(),
+            err,
+        }))
+    }
+
     /// HTTP status code.
     pub fn code(&self) -> StatusCode {
         match self {
@@ -82,6 +161,16 @@ impl ApiError {
                 kind: Some(metric.clone()),
                 ..StatusDetails::default()
             }),
+            // Always present, `{}` for a non-resource request, as upstream.
+            ApiError::Forbidden(f) => {
+                let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+                Some(StatusDetails {
+                    group: some(&f.group),
+                    kind: some(&f.resource),
+                    name: some(&f.name),
+                    ..StatusDetails::default()
+                })
+            }
             _ => None,
         };
         Status {
@@ -131,12 +220,49 @@ mod tests {
     }
 
     #[test]
+    fn forbidden_like_new_forbidden() {
+        let v = |e: ApiError| serde_json::to_value(e.status()).unwrap();
+        let e = v(ApiError::forbidden(
+            "",
+            "",
+            "",
+            "User \"x\" cannot get path \"/\"".into(),
+        ));
+        assert_eq!(e["message"], "forbidden: User \"x\" cannot get path \"/\"");
+        assert_eq!(e["details"], serde_json::json!({}));
+        let e = v(ApiError::forbidden("", "pods", "", "why".into()));
+        assert_eq!(e["message"], "pods is forbidden: why");
+        assert_eq!(e["details"], serde_json::json!({"kind": "pods"}));
+        let e = v(ApiError::forbidden("g.io", "r", "n\"1", "why".into()));
+        assert_eq!(e["message"], "r.g.io \"n\\\"1\" is forbidden: why");
+        assert_eq!(
+            e["details"],
+            serde_json::json!({"group": "g.io", "kind": "r", "name": "n\"1"})
+        );
+    }
+
+    #[test]
+    fn go_quote_like_strconv_quote() {
+        assert_eq!(go_quote("bob"), "\"bob\"");
+        assert_eq!(go_quote("José"), "\"José\"");
+        assert_eq!(go_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(
+            go_quote("\n\t\u{1}\u{7f}\u{85}"),
+            "\"\\n\\t\\x01\\x7f\\u0085\""
+        );
+    }
+
+    #[test]
     fn codes_and_reasons() {
         for (e, code, reason) in [
             (ApiError::BadRequest("x".into()), 400, "BadRequest"),
             (ApiError::Unavailable("x".into()), 503, "ServiceUnavailable"),
             (ApiError::Unauthorized, 401, "Unauthorized"),
-            (ApiError::Forbidden("x".into()), 403, "Forbidden"),
+            (
+                ApiError::forbidden("", "", "", "x".into()),
+                403,
+                "Forbidden",
+            ),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowed"),
             (ApiError::PathNotFound, 404, "NotFound"),
         ] {

@@ -1,5 +1,8 @@
 //! Certificates made in the test with rcgen: CAs, client certificates (with
-//! CN and O, for the front proxy and for users) and serving certificates.
+//! CN and O, for the front proxy and for users; optionally a UID subject
+//! attribute and a short life) and serving certificates.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -50,10 +53,31 @@ impl Ca {
 
     /// A client certificate with CN `cn` and O `orgs` (clientAuth usage).
     pub fn client(&self, cn: &str, orgs: &[&str]) -> Pair {
+        self.client_with(cn, orgs, None, None)
+    }
+
+    /// A client certificate with CN `cn`, O `orgs`, the UID subject attribute
+    /// `1.3.6.1.4.1.57683.2` if `uid` is given, and valid for `valid_for` from
+    /// now if given (rcgen's far-off default otherwise).
+    pub fn client_with(
+        &self,
+        cn: &str,
+        orgs: &[&str],
+        uid: Option<&str>,
+        valid_for: Option<Duration>,
+    ) -> Pair {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name.push(DnType::CommonName, cn);
         for o in orgs {
             p.distinguished_name.push(DnType::OrganizationName, *o);
+        }
+        if let Some(uid) = uid {
+            p.distinguished_name
+                .push(DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 57683, 2]), uid);
+        }
+        if let Some(d) = valid_for {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            p.not_after = rcgen::date_time_ymd(1970, 1, 1) + now + d;
         }
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         p.key_usages = vec![
