@@ -123,6 +123,35 @@ ensure_kubectl() {
     return 0
 }
 
+# curl: the header-limit tests send HTTP/1.1 requests longer than Rust's
+# `http` crate can build.
+ensure_curl() {
+    have curl && return 0
+    install_allowed || die "curl missing and QMA_NO_INSTALL=1"
+    apt_install curl || die "could not install curl"
+}
+
+# python-hyper's `h2` in a venv under target/: the HTTP/2 client of the
+# header-limit tests (curl's nghttp2 will not send header blocks over 64 KiB).
+# Exported as QMA_H2_PYTHON for the tests.
+H2_VERSION=4.4.1
+ensure_h2_python() {
+    local venv="$ROOT/target/test-tools/venv"
+    if ! "$venv/bin/python" -c "import h2, sys; sys.exit(h2.__version__ != '$H2_VERSION')" 2>/dev/null; then
+        install_allowed || die "no h2 venv at $venv and QMA_NO_INSTALL=1"
+        have python3 || die "python3 is required"
+        if ! python3 -m venv "$venv" 2>/dev/null; then
+            rm -rf "$venv"
+            apt_install python3-venv || die "could not install python3-venv"
+            python3 -m venv "$venv" || die "python3 -m venv failed"
+        fi
+        log "pip install h2==$H2_VERSION"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "h2==$H2_VERSION" ||
+            die "pip install h2 failed"
+    fi
+    export QMA_H2_PYTHON="$venv/bin/python"
+}
+
 print_versions() {
     log "tool versions"
     local t
@@ -135,6 +164,8 @@ print_versions() {
     printf '%-14s %s\n' "redis-server:" "$(redis-server --version)"
     printf '%-14s %s\n' "redis-cli:" "$(redis-cli --version)"
     printf '%-14s %s\n' "prometheus:" "$(prometheus --version 2>&1 | head -n1)"
+    printf '%-14s %s\n' "curl:" "$(curl --version | head -n1)"
+    printf '%-14s %s\n' "h2 (python):" "$("$QMA_H2_PYTHON" -c 'import h2; print(h2.__version__)')"
     if have kubectl; then
         local kv
         kv="$(timeout 20 kubectl version --client 2>/dev/null | head -n1 || true)"
@@ -238,6 +269,8 @@ main() {
     ensure_redis
     ensure_prometheus
     ensure_kubectl
+    ensure_curl
+    ensure_h2_python
     print_versions
 
     local summary=()

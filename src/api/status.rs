@@ -45,6 +45,31 @@ pub enum ApiError {
     /// are answered without copying it).
     #[error("{0}")]
     Forbidden(Arc<Forbidden>),
+    /// The request's headers are larger than Go API servers accept
+    /// (`MaxHeaderBytes` 1 MiB). 431, with no `metav1.StatusReason` (none
+    /// exists for it; apimachinery's `StatusReasonUnknown` is the empty string).
+    #[error(
+        "request headers are {size} bytes, more than the {limit} this server accepts (as Go API servers: 1 MiB)"
+    )]
+    HeadersTooLarge {
+        /// Bytes counted (HTTP/1: request line and header lines; HTTP/2: the
+        /// header list size of RFC 9113 section 6.5.2, 32 bytes per field).
+        size: usize,
+        /// The limit for this protocol.
+        limit: usize,
+    },
+    /// The request URI is longer than the Rust `http` crate holds (65,534
+    /// bytes; Go API servers take up to their 1 MiB header limit). 414, no
+    /// `metav1.StatusReason`.
+    #[error(
+        "the request URI is {size} bytes; this server reads URIs of up to {limit} bytes (Go API servers: up to 1 MiB): shorten the label selector, e.g. select on a label the series share"
+    )]
+    UriTooLong {
+        /// The URI's length.
+        size: usize,
+        /// The longest URI read.
+        limit: usize,
+    },
     /// A bug; answered as a Status rather than a bare 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -135,6 +160,8 @@ impl ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,6 +175,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "ServiceUnavailable",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
+            ApiError::HeadersTooLarge { .. } | ApiError::UriTooLong { .. } => "",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -178,7 +206,9 @@ impl ApiError {
             details,
             message: Some(self.to_string()),
             metadata: Default::default(),
-            reason: Some(self.reason().to_string()),
+            reason: Some(self.reason())
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
             status: Some("Failure".to_string()),
         }
     }
@@ -270,5 +300,12 @@ mod tests {
             assert_eq!(s.code, Some(code));
             assert_eq!(s.reason.as_deref(), Some(reason));
         }
+        let s = ApiError::HeadersTooLarge {
+            size: 2_000_000,
+            limit: 1_052_672,
+        }
+        .status();
+        assert_eq!(s.code, Some(431));
+        assert_eq!(s.reason, None);
     }
 }
