@@ -20,7 +20,9 @@
 //!
 //! - [`config`]: the YAML file, validated with field paths and line numbers.
 //! - [`redis`]: one poller per Redis endpoint; [`redis::read`] says what each
-//!   queue type costs in commands and how replies become numbers.
+//!   queue type costs in commands and how replies become numbers;
+//!   [`redis::connection`] opens plain or TLS (`rediss://`) connections and
+//!   explains why one failed.
 //! - [`scrape`]: scrapes services' `/metrics` ([`scrape::exposition`] parses,
 //!   [`scrape::window`] computes `rate` and `histogram_quantile` as PromQL
 //!   does, [`scrape::discovery`] follows EndpointSlices).
@@ -33,8 +35,9 @@
 //! - [`auth`]: delegated authentication (front-proxy headers, client
 //!   certificates, TokenReview) and authorization (SubjectAccessReview with
 //!   the attributes of [`auth::request_info`]), cached, failing closed.
-//! - [`tls`], [`server`]: the HTTPS API listener (reloading certificate) and
-//!   the admin listener.
+//! - [`tls`], [`server`]: the HTTPS API listener (reloading certificate,
+//!   Go's header limits, [`server::long_uri`] for URIs too long for hyper)
+//!   and the admin listener; [`tls::client`] reads client-side TLS files.
 //! - [`telemetry`]: logs and the adapter's own Prometheus metrics.
 //! - [`cli`]: flags (all with `QMA_*` env vars) and the wiring.
 

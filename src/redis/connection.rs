@@ -9,7 +9,7 @@
 //! one poll share it. `ConnectionManager` is not used because it cannot take
 //! a DNS resolver, which is how the server-name override works here: the
 //! client is told to connect to the *server name* (so rustls sends it as SNI
-//! and checks the certificate against it) and [`Redirect`] resolves that
+//! and checks the certificate against it) and a DNS resolver of its own maps that
 //! name to the URL's real host.
 //!
 //! TLS errors are explained in words an operator can act on ("the server's
