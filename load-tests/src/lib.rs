@@ -7,5 +7,10 @@
 pub mod cli;
 pub mod dist;
 pub mod hpa;
+pub mod live;
+pub mod outcome;
+pub mod report;
 pub mod scenario;
+pub mod sim;
 pub mod trace;
+pub mod tune;
