@@ -168,3 +168,44 @@ pub struct Recorder {
     /// "seconds over the SLO" are judged (default 60 s).
     pub window: f64,
 }
+
+/// A `tune` sweep: candidate HPA specs run in simulation over one or more
+/// traces, and which one is recommended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sweep {
+    /// Scenario origin.
+    pub scenario: String,
+    /// The service tuned.
+    pub service: String,
+    /// The traces every candidate ran.
+    pub traces: Vec<String>,
+    /// The SLO's quantile ...
+    pub slo_quantile: f64,
+    /// ... and limit, seconds.
+    pub slo_queue_wait: f64,
+    /// Every candidate, in the order expanded.
+    pub candidates: Vec<CandidateResult>,
+    /// Index into `candidates` of the recommendation: the cheapest that holds
+    /// the SLO on every trace (`None` when none does).
+    pub recommended: Option<usize>,
+    /// The oracle's figures per trace (same order as `traces`), the limit
+    /// costs are compared with.
+    pub oracle: Vec<Summary>,
+}
+
+/// One candidate of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CandidateResult {
+    /// Name, e.g. `queue-depth/target=10/up=fast/window=5m`.
+    pub name: String,
+    /// The autoscaling/v2 HPA `spec`, as JSON.
+    pub spec: serde_json::Value,
+    /// Figures per trace (same order as [`Sweep::traces`]).
+    pub per_trace: Vec<Summary>,
+    /// Whether it held the SLO on every trace.
+    pub holds_slo: bool,
+    /// Replica-seconds summed over the traces.
+    pub cost: f64,
+    /// The worst wait at the SLO quantile over the traces.
+    pub worst_wait: f64,
+}
