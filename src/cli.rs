@@ -334,8 +334,9 @@ impl Running {
             auth,
             kube,
         } = serving;
-        let metrics = Metrics::new();
+        let mut metrics = Metrics::new();
         let store = Arc::new(Store::new(cfg));
+        metrics.register_served(store.clone());
         let pollers = Poller::for_config(cfg, &store, &metrics.poll)?;
         let mut scrapers = Vec::new();
         let mut discovery = Vec::new();

@@ -2,7 +2,8 @@
 //!
 //! The API port runs hyper over tokio-rustls directly (HTTP/1.1 and h2 by
 //! ALPN) so the TLS layer stays ours to extend; the admin port serves
-//! `/livez`, `/readyz` and `/metrics` for kubelet probes and Prometheus.
+//! `/livez`, `/readyz` and `/metrics` for kubelet probes and Prometheus, and
+//! `/`, the status page ([`status_page`]).
 //!
 //! # Header limits
 //!
@@ -23,6 +24,7 @@
 //! refused) — a size no Go client sends to a server advertising 2 MiB.
 
 pub mod long_uri;
+pub mod status_page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -196,9 +198,10 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
 }
 
-/// The admin router: `/livez`, `/readyz`, `/healthz`, `/metrics`.
+/// The admin router: `/` (the status page), `/livez`, `/readyz`, `/healthz`, `/metrics`.
 pub fn admin_router(state: Arc<AdminState>) -> Router {
     Router::new()
+        .route("/", get(status))
         .route("/livez", get(|| async { "ok" }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -216,6 +219,15 @@ async fn readyz(State(s): State<Arc<AdminState>>) -> Response {
         )
             .into_response()
     }
+}
+
+async fn status(State(s): State<Arc<AdminState>>) -> Response {
+    let mut resp = status_page::render(&s.store, s.store.ready()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
 }
 
 async fn metrics(State(s): State<Arc<AdminState>>) -> Response {

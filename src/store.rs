@@ -290,6 +290,21 @@ impl Store {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The namespaces that may read each series (by series index), sorted:
+    /// the index turned around, for exporting and the status page.
+    pub fn namespaces_by_series(&self) -> Vec<Vec<&str>> {
+        let mut out = vec![Vec::new(); self.series.len()];
+        for (ns, metrics) in &self.by_namespace {
+            for idx in metrics.values().flatten() {
+                out[*idx].push(ns.as_str());
+            }
+        }
+        for v in &mut out {
+            v.sort_unstable();
+        }
+        out
+    }
+
     /// The series of `metric` for queue `queue`, if the queue serves it.
     pub fn queue_series(&self, queue: usize, metric: Metric) -> Option<&Series> {
         let slot = Metric::ALL.iter().take(3).position(|m| *m == metric)?;

@@ -4,6 +4,8 @@
 //! prometheus-client; each subsystem owns a struct that registers itself on a
 //! prefixed sub-registry (`qma_poll_*`, `qma_api_*`) and is shared by `Arc`.
 
+pub mod served;
+
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -73,6 +75,12 @@ impl Metrics {
             scrape,
             promql,
         }
+    }
+
+    /// Adds the served values of `store` (see [`served`]).
+    pub fn register_served(&mut self, store: Arc<crate::store::Store>) {
+        self.registry
+            .register_collector(Box::new(served::ServedValues::new(store)));
     }
 
     /// The registry in the Prometheus text format.
