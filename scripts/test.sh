@@ -131,6 +131,14 @@ ensure_curl() {
     apt_install curl || die "could not install curl"
 }
 
+# chromium (Debian's, headless): the status page and report tests open pages
+# in a real browser.
+ensure_chromium() {
+    have chromium && return 0
+    install_allowed || die "chromium missing and QMA_NO_INSTALL=1"
+    apt_install chromium || die "could not install chromium"
+}
+
 # python-hyper's `h2` in a venv under target/: the HTTP/2 client of the
 # header-limit tests (curl's nghttp2 will not send header blocks over 64 KiB).
 # Exported as QMA_H2_PYTHON for the tests.
@@ -165,6 +173,7 @@ print_versions() {
     printf '%-14s %s\n' "redis-cli:" "$(redis-cli --version)"
     printf '%-14s %s\n' "prometheus:" "$(prometheus --version 2>&1 | head -n1)"
     printf '%-14s %s\n' "curl:" "$(curl --version | head -n1)"
+    printf '%-14s %s\n' "chromium:" "$(chromium --version 2>/dev/null | head -n1)"
     printf '%-14s %s\n' "h2 (python):" "$("$QMA_H2_PYTHON" -c 'import h2; print(h2.__version__)')"
     if have kubectl; then
         local kv
@@ -270,6 +279,7 @@ main() {
     ensure_prometheus
     ensure_kubectl
     ensure_curl
+    ensure_chromium
     ensure_h2_python
     print_versions
 

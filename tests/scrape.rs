@@ -11,19 +11,8 @@ use serde_json::json;
 use support::adapter::{Adapter, assert_status};
 use support::kube_api::FakeKube;
 use support::pods::Pod;
-use support::prometheus::{self, Prometheus};
-
-macro_rules! require_prometheus {
-    () => {
-        if !prometheus::available() {
-            if std::env::var("QMA_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1") {
-                panic!("prometheus not installed and QMA_REQUIRE_PROMETHEUS=1");
-            }
-            eprintln!("SKIP: prometheus not installed");
-            return;
-        }
-    };
-}
+use support::prometheus::Prometheus;
+use support::require_prometheus;
 
 const HISTOGRAM: &str = "llm_request_duration_seconds";
 

@@ -275,7 +275,10 @@ fn hint(e: &RedisError, tls: Option<&ClientTlsFiles>, plain_answered: bool) -> S
         {
             "the server did not answer with TLS: is this its plain-text port? (use the tls-port, or redis://)".to_string()
         }
-        _ if tls.is_none() && (e.is_connection_dropped() || e.kind() == redis::ErrorKind::Parse) => {
+        _ if tls.is_none()
+            && !e.is_connection_refusal()
+            && (e.is_connection_dropped() || e.kind() == redis::ErrorKind::Parse) =>
+        {
             "the connection was closed or answered with something that is not RESP: if this is a TLS port, use rediss://".to_string()
         }
         _ => return String::new(),

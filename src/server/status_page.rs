@@ -100,7 +100,7 @@ pub fn render(store: &Store, ready: bool) -> String {
 body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1b1b}}
 table{{border-collapse:collapse;width:100%;margin-bottom:2em}}
 th,td{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}
-th{{background:#f3f3f3}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
+th{{background:#f3f3f3}} td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}
 tr.stale td,tr.neverread td{{background:#fde8e8}} tr.noitem td{{color:#666}}
 .state{{font-weight:600}} tr.stale .state,tr.neverread .state{{color:#a40000}}
 .err{{color:#a40000;font-family:monospace;white-space:pre-wrap}}

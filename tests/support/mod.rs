@@ -72,3 +72,51 @@ macro_rules! require_redis {
 }
 #[allow(unused_imports)]
 pub(crate) use require_redis;
+
+/// Like [`require_redis!`] for Prometheus: returns early (with `SKIP:` on
+/// stderr) when no `prometheus` binary is installed, or panics when
+/// `QMA_REQUIRE_PROMETHEUS=1` (scripts/test.sh and CI set it).
+#[allow(unused_macros)]
+macro_rules! require_prometheus {
+    () => {
+        if !$crate::support::prometheus::available() {
+            if std::env::var("QMA_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1") {
+                panic!("prometheus not installed and QMA_REQUIRE_PROMETHEUS=1");
+            }
+            eprintln!("SKIP: prometheus not installed");
+            return;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use require_prometheus;
+
+/// The headless Chromium of Debian's `chromium` package (scripts/test.sh
+/// installs it), with the flags this machine needs (no network of its own,
+/// a throwaway profile). Panics when it is missing: page tests never skip.
+pub fn chromium(args: &[&str]) -> std::process::Output {
+    let profile = std::env::temp_dir().join(format!(
+        "qma-chromium-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("chromium: {e} (apt-get install chromium; scripts/test.sh does)")
+        });
+    let _ = std::fs::remove_dir_all(&profile);
+    out
+}
