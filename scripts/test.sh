@@ -202,13 +202,14 @@ step_fmt() {
 }
 
 step_clippy() {
-    cargo clippy --all-targets --locked -- -D warnings
+    cargo clippy --workspace --all-targets --locked -- -D warnings
 }
 
-# Unit and integration tests; redis tests start their own redis-server
-# instances on free ports (tests/support/redis_server.rs).
+# Unit and integration tests of the workspace (the adapter and qma-load);
+# redis tests start their own redis-server instances on free ports
+# (tests/support/redis_server.rs).
 step_test() {
-    cargo test --locked --all-targets
+    cargo test --locked --workspace --all-targets
 }
 
 # Kubernetes manifests (deploy/), adapter configs and the Dockerfile: renders
