@@ -37,8 +37,11 @@ const TOP: f64 = 34.0;
 const BOTTOM_PAD: f64 = 46.0;
 /// Height of one legend row.
 const LEGEND_ROW: f64 = 19.0;
-/// Longest legend label, characters (the full name is in a tooltip).
-const LEGEND_CHARS: usize = 30;
+/// Height of a legend label's second line.
+const LEGEND_LINE: f64 = 15.0;
+/// Characters per legend line (labels wrap onto a second line, then are
+/// cut with "…"; the full text is in a tooltip).
+const LEGEND_CHARS: usize = 26;
 
 /// The look of a legend entry (and of a scatter point).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -196,7 +199,7 @@ impl Chart {
         if n == 1 {
             let h = self
                 .height
-                .max(TOP + LEGEND_ROW * self.legend.len() as f64 + 8.0)
+                .max(TOP + self.legend_height() + 8.0)
                 .max(TOP + BOTTOM_PAD + 60.0);
             return (vec![(TOP, h - BOTTOM_PAD)], h);
         }
@@ -210,7 +213,7 @@ impl Chart {
             })
             .collect();
         let bottom = rects[n - 1].1;
-        let h = (bottom + BOTTOM_PAD).max(bottom + 14.0 + LEGEND_ROW * self.legend.len() as f64);
+        let h = (bottom + BOTTOM_PAD).max(bottom + 14.0 + self.legend_height());
         (rects, h)
     }
 
@@ -255,17 +258,13 @@ impl Chart {
         let legend_top = if rects.len() > 1 {
             for (panel, &(top, bottom)) in self.panels.iter().zip(&rects) {
                 if let Some((label, color)) = &panel.label {
-                    let y = (top + bottom) / 2.0;
+                    let lines = wrap(label, LEGEND_CHARS - 2);
+                    let y = (top + bottom) / 2.0 - LEGEND_LINE * (lines.len() - 1) as f64 / 2.0;
                     s.push_str("<g>");
                     let _ = write!(s, "<title>{}</title>", esc(label));
                     line(&mut s, x0, y, x0 + 26.0, y, color, None, 3.0);
-                    let _ = write!(
-                        s,
-                        r##"<text x="{}" y="{}" dy="0.32em" fill="#222" font-weight="600">{}</text></g>"##,
-                        coord(x0 + 34.0),
-                        coord(y),
-                        esc(&truncate(label, LEGEND_CHARS))
-                    );
+                    legend_text(&mut s, x0 + 34.0, y, &lines, "600");
+                    s.push_str("</g>");
                 }
             }
             last_bottom + 14.0
@@ -506,10 +505,18 @@ impl Chart {
         }
     }
 
+    fn legend_height(&self) -> f64 {
+        self.legend
+            .iter()
+            .map(|i| LEGEND_ROW + LEGEND_LINE * (wrap(&i.label, LEGEND_CHARS).len() - 1) as f64)
+            .sum()
+    }
+
     fn legend(&self, s: &mut String, top: f64) {
         let x0 = RIGHT + 22.0;
-        for (i, item) in self.legend.iter().enumerate() {
-            let y = top + LEGEND_ROW * i as f64;
+        let mut y = top;
+        for item in &self.legend {
+            let lines = wrap(&item.label, LEGEND_CHARS);
             s.push_str("<g>");
             let _ = write!(s, "<title>{}</title>", esc(&item.label));
             match item.mark {
@@ -518,15 +525,59 @@ impl Chart {
                 }
                 m => marker(s, x0 + 13.0, y, m, item.color),
             }
+            legend_text(s, x0 + 34.0, y, &lines, "normal");
+            s.push_str("</g>");
+            y += LEGEND_ROW + LEGEND_LINE * (lines.len() - 1) as f64;
+        }
+    }
+}
+
+/// A legend label over one or two lines.
+fn legend_text(s: &mut String, x: f64, y: f64, lines: &[String], weight: &str) {
+    let _ = write!(
+        s,
+        r##"<text x="{}" y="{}" dy="0.32em" fill="#222" font-weight="{weight}">"##,
+        coord(x),
+        coord(y)
+    );
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            s.push_str(&esc(l));
+        } else {
             let _ = write!(
                 s,
-                r##"<text x="{}" y="{}" dy="0.32em" fill="#222">{}</text></g>"##,
-                coord(x0 + 34.0),
-                coord(y),
-                esc(&truncate(&item.label, LEGEND_CHARS))
+                r#"<tspan x="{}" dy="{}">{}</tspan>"#,
+                coord(x),
+                coord(LEGEND_LINE),
+                esc(l)
             );
         }
     }
+    s.push_str("</text>");
+}
+
+/// `label` over at most two lines of `max` characters, broken after a
+/// `/`, `,` or space where possible, else after `-` or `=`, the rest cut
+/// with "…".
+pub(crate) fn wrap(label: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= max {
+        return vec![label.to_owned()];
+    }
+    let after = |seps: &[char]| {
+        (max / 2..=max)
+            .rev()
+            .find(|&i| seps.contains(&chars[i - 1]))
+    };
+    let cut = after(&['/', ' ', ','])
+        .or_else(|| after(&['-', '=']))
+        .unwrap_or(max);
+    let first: String = chars[..cut].iter().collect();
+    let rest: String = chars[cut..].iter().collect();
+    vec![
+        first.trim_end().to_owned(),
+        truncate(rest.trim_start(), max),
+    ]
 }
 
 #[allow(clippy::too_many_arguments)]

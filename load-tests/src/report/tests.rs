@@ -370,7 +370,7 @@ fn sweep_page() {
     assert!(html.contains(">recommended</text>"));
     assert!(html.contains(r#"<span class="tag good">recommended</span>"#));
     assert!(html.contains(">SLO 15 s</text>"));
-    assert!(html.contains(">holds the SLO on every trace</text>"));
+    assert!(html.contains(">holds the SLO on every"));
     assert!(
         html.contains(">110,000<") && html.contains(">1.16×<"),
         "110,000 / 95,000"
@@ -478,6 +478,34 @@ fn axes() {
     assert_eq!(Axis::auto("q", &[]).scale, Scale::Linear);
     assert_eq!(g.frac(f64::NAN), 0.0);
     assert_eq!(g.frac(1e9), 1.0);
+}
+
+#[test]
+fn legend_labels_wrap() {
+    use super::svg::wrap;
+    assert_eq!(wrap("queue-depth", 26), vec!["queue-depth"]);
+    assert_eq!(
+        wrap("queue-depth/target=10/up=fast/window=5m", 26),
+        vec!["queue-depth/target=10/", "up=fast/window=5m"]
+    );
+    let w = wrap(&"x".repeat(80), 26);
+    assert_eq!((w[0].chars().count(), w[1].chars().count()), (26, 26));
+    assert!(w[1].ends_with('…'));
+    let html = comparison(
+        "t",
+        &[run(
+            "s",
+            "t",
+            "queue-depth/target=10/up=fast/window=5m",
+            60.0,
+            |_| 2,
+            |_| 1.0,
+            summary(1.0, true, 9.0),
+        )],
+        &[],
+    );
+    assert!(html.contains(r#">queue-depth/target=10/<tspan x="#));
+    assert!(html.contains(r#"">up=fast/window=5m</tspan></text>"#));
 }
 
 #[test]
