@@ -160,6 +160,54 @@ ensure_h2_python() {
     export QMA_H2_PYTHON="$venv/bin/python"
 }
 
+# The dashboards' and rules' tools under target/dashboard-tools (steps `dashboards` and
+# `rules`): a venv with dashboards/requirements.txt (Grafana's foundation SDK, PyYAML),
+# and for the schema check node/npm (Debian's nodejs and npm when missing), TypeScript
+# and Grafana's @grafana/schema packages, all at pinned versions.
+DASH_TOOLS="$ROOT/target/dashboard-tools"
+DASH_VENV="$DASH_TOOLS/venv"
+TYPESCRIPT_VERSION=5.9.3
+# Grafana's dashboard schema as Grafana publishes it: the 11.6 line the SDK build targets,
+# and the newest release.
+GRAFANA_SCHEMA_VERSIONS=(11.6.16 13.2.3)
+ensure_dashboard_python() {
+    local stamp="$DASH_VENV/.qma-requirements"
+    if [ -x "$DASH_VENV/bin/python" ] && cmp -s dashboards/requirements.txt "$stamp"; then
+        return 0
+    fi
+    install_allowed || die "no dashboard venv at $DASH_VENV and QMA_NO_INSTALL=1"
+    have python3 || die "python3 is required"
+    rm -rf "$DASH_VENV"
+    if ! python3 -m venv "$DASH_VENV" 2>/dev/null; then
+        rm -rf "$DASH_VENV"
+        apt_install python3-venv || die "could not install python3-venv"
+        python3 -m venv "$DASH_VENV" || die "python3 -m venv failed"
+    fi
+    log "pip install -r dashboards/requirements.txt"
+    "$DASH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r dashboards/requirements.txt || die "pip install -r dashboards/requirements.txt failed"
+    cp dashboards/requirements.txt "$stamp"
+}
+
+# Installs npm package $2 at version $3 into the folder $1 unless it is there already.
+npm_pinned() {
+    local dir="$1" pkg="$2" version="$3"
+    if have node && [ "$(node -p 'require(process.argv[1]).version' \
+        "$dir/node_modules/$pkg/package.json" 2>/dev/null)" = "$version" ]; then
+        return 0
+    fi
+    install_allowed || die "$pkg@$version missing in $dir and QMA_NO_INSTALL=1"
+    if ! have npm; then
+        apt_install nodejs npm || die "could not install nodejs and npm"
+        hash -r
+    fi
+    mkdir -p "$dir"
+    [ -f "$dir/package.json" ] || printf '{"private": true}\n' >"$dir/package.json"
+    log "npm install $pkg@$version ($dir)"
+    (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error "$pkg@$version") ||
+        die "npm install $pkg@$version failed"
+}
+
 print_versions() {
     log "tool versions"
     local t
@@ -238,6 +286,57 @@ step_doctest() {
     fi
 }
 
+# Alerting and recording rules (deploy/prometheus/): promtool checks them and runs their
+# unit tests (every alert firing and silent), and the Prometheus Operator's copy
+# (deploy/components/prometheus-operator/prometheusrule.yaml) is regenerated and
+# diffed, and compared parsed with the rules file.
+step_rules() {
+    have promtool || die "promtool missing (it comes with Debian's prometheus package)"
+    promtool check rules deploy/prometheus/rules.yaml deploy/prometheus/slos.example.yaml
+    (cd deploy/prometheus && promtool test rules rules_test.yaml)
+    ensure_dashboard_python
+    local tmp out=deploy/components/prometheus-operator/prometheusrule.yaml
+    tmp="$(mktemp -d)"
+    "$DASH_VENV/bin/python" deploy/prometheus/render-prometheusrule.py "$tmp/prometheusrule.yaml"
+    diff -u "$out" "$tmp/prometheusrule.yaml" ||
+        die "$out is not what deploy/prometheus/render-prometheusrule.py writes: run it and commit"
+    rm -rf "$tmp"
+    "$DASH_VENV/bin/python" -c '
+import sys, yaml
+plain = yaml.safe_load(open(sys.argv[1]))["groups"]
+operator = yaml.safe_load(open(sys.argv[2]))["spec"]["groups"]
+sys.exit(0 if plain == operator else "the PrometheusRule groups differ from the rules file")
+' deploy/prometheus/rules.yaml "$out"
+    echo "PrometheusRule: same groups as deploy/prometheus/rules.yaml"
+}
+
+# Grafana dashboards (dashboards/): regenerated with the pinned foundation SDK and
+# diffed against the checked-in JSON, then validated against Grafana's dashboard
+# schema (@grafana/schema, dashboards/check-schema.py). Their queries run against a
+# real Prometheus in the `test` step (tests/dashboards.rs).
+step_dashboards() {
+    ensure_dashboard_python
+    npm_pinned "$DASH_TOOLS/tsc" typescript "$TYPESCRIPT_VERSION"
+    local v schema_dirs=()
+    for v in "${GRAFANA_SCHEMA_VERSIONS[@]}"; do
+        npm_pinned "$DASH_TOOLS/schema-$v" @grafana/schema "$v"
+        schema_dirs+=("$DASH_TOOLS/schema-$v")
+    done
+    local tmp f
+    tmp="$(mktemp -d)"
+    "$DASH_VENV/bin/python" dashboards/generate.py "$tmp"
+    for f in "$tmp"/*.json; do
+        [ -f "dashboards/${f##*/}" ] || die "dashboards/${f##*/} is generated but not checked in"
+    done
+    for f in dashboards/*.json; do
+        diff -u "$f" "$tmp/${f##*/}" ||
+            die "$f is not what dashboards/generate.py writes: run it and commit the result"
+    done
+    rm -rf "$tmp"
+    echo "dashboards/*.json: identical to the generator's output"
+    "$DASH_VENV/bin/python" dashboards/check-schema.py "$DASH_TOOLS/tsc/node_modules/.bin/tsc" "${schema_dirs[@]}"
+}
+
 # ===========================================================================
 # THE SUITE, in order. To add a check: write a step_NAME function above and
 # add NAME to this list (e.g. an end-to-end step using kubectl).
@@ -247,6 +346,8 @@ STEPS=(
     clippy  # lints, warnings are errors
     test    # unit + integration tests (all targets)
     manifests # deploy/: kustomize render, kubernetes-validate, yamllint, check-config
+    rules   # deploy/prometheus: promtool check + unit tests, PrometheusRule in sync
+    dashboards # dashboards/: regenerated and diffed, Grafana's dashboard schema
     fuzz    # exposition parser under libFuzzer, bounded time
     doctest # documentation tests
 )

@@ -21,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod adapter;
+pub mod exporter;
 pub mod kube_api;
 pub mod pki;
 pub mod pods;

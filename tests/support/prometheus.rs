@@ -29,6 +29,24 @@ pub fn available() -> bool {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (host:port, path /metrics) as job `pods` every second.
     pub async fn start(targets: &[String]) -> Prometheus {
+        let list = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let jobs = format!("  - job_name: pods\n    static_configs:\n      - targets: [{list}]\n");
+        Prometheus::start_with(super::free_port(), &jobs, &[]).await
+    }
+
+    /// Starts Prometheus on 127.0.0.1:`port` with `scrape_configs` (the YAML list
+    /// items under `scrape_configs:`, indented by two spaces) and `rule_files`,
+    /// scraping and evaluating every second. The port is the caller's so that
+    /// configs written before the start (an adapter's PromQL entries) can name it.
+    pub async fn start_with(
+        port: u16,
+        scrape_configs: &str,
+        rule_files: &[std::path::PathBuf],
+    ) -> Prometheus {
         queue_metrics_adapter::tls::install_crypto_provider();
         let dir = std::env::temp_dir().join(format!(
             "qma-prom-{}-{}",
@@ -39,19 +57,22 @@ impl Prometheus {
                 .as_nanos()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let list = targets
+        let rules: String = rule_files
             .iter()
-            .map(|t| format!("'{t}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .map(|f| format!("  - '{}'\n", f.display()))
+            .collect();
+        let rules = if rules.is_empty() {
+            String::new()
+        } else {
+            format!("rule_files:\n{rules}")
+        };
         std::fs::write(
             dir.join("prometheus.yml"),
             format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: pods\n    static_configs:\n      - targets: [{list}]\n"
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n{rules}scrape_configs:\n{scrape_configs}"
             ),
         )
         .unwrap();
-        let port = super::free_port();
         let child = Command::new("prometheus")
             .arg(format!(
                 "--config.file={}",
