@@ -82,9 +82,11 @@ mod adapter;
 mod engine;
 pub mod model;
 mod pods;
-mod simulate;
+pub mod simulate;
 
-pub use simulate::{SimulateArgs, simulate};
+pub use simulate::{SimulateArgs, simulate, table};
+
+pub(crate) use simulate::{load_scenario, parallel, threads};
 
 use engine::{Control, Engine, Streams, Timing};
 

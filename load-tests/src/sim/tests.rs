@@ -429,3 +429,14 @@ fn simulate_writes_runs_and_a_table() {
     };
     assert!(simulate(&bad).is_err());
 }
+
+/// `cargo test --release -p qma-load --lib default_scenario_table --
+/// --ignored --nocapture`: every service, policy and trace of the default
+/// scenario, tabulated.
+#[test]
+#[ignore = "prints the default scenario's table (a few seconds in release)"]
+fn default_scenario_table() {
+    let t0 = std::time::Instant::now();
+    let runs = simulate(&SimulateArgs::default()).unwrap();
+    eprintln!("{} runs in {:?}", runs.len(), t0.elapsed());
+}
