@@ -8,7 +8,10 @@
 //! each panel query must come back from `/api/v1/query_range` and
 //! `/api/v1/query` with `status: success`, no warnings and a non-empty
 //! result; each variable query (`label_values`) must offer the value used.
-//! Every recording and alerting rule must evaluate without error.
+//! Every recording and alerting rule must evaluate without error, and the
+//! alerts this world calls for (a wrong-type key, a dead pod, a broken PromQL
+//! query, a queue never read) go pending with the adapter's real labels while
+//! the others stay quiet.
 //!
 //! The adapter is scraped as the ServiceMonitor of
 //! deploy/components/prometheus-operator scrapes it: `honor_labels`, target
@@ -437,11 +440,60 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
+    // The alerts this world should raise go pending (their `for:` is minutes),
+    // with the labels the adapter really exports; the others stay quiet.
+    let expected = [
+        "QMARedisPollErrors queue=broken reason=wrong_type",
+        "QMAScrapeErrors service=gateway reason=fetch",
+        "QMAPromQLErrors name=broken_query reason=query",
+        "QMADataStale kind=queue name=broken",
+        // Refused by Prometheus, so never read: the API answers 503 for it.
+        "QMADataStale kind=promql name=broken_query",
+    ];
+    let alerts_deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = reqwest::Url::parse(&format!("{}/api/v1/alerts", prom.url)).unwrap();
+        let answer = get(url).await;
+        let active: Vec<String> = answer["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let l = &a["labels"];
+                let mut s = l["alertname"].as_str().unwrap().to_string();
+                for k in ["queue", "service", "kind", "name", "reason"] {
+                    if let Some(v) = l[k].as_str() {
+                        s.push_str(&format!(" {k}={v}"));
+                    }
+                }
+                s
+            })
+            .collect();
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|e| !active.iter().any(|a| a == *e))
+            .collect();
+        let unexpected: Vec<_> = active
+            .iter()
+            .filter(|a| !expected.contains(&a.as_str()))
+            .collect();
+        if missing.is_empty() && unexpected.is_empty() {
+            break;
+        }
+        if Instant::now() >= alerts_deadline {
+            failures.push(format!(
+                "alerts: missing {missing:?}, unexpected {unexpected:?}"
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     hpa.abort();
     pod.stop();
     assert!(
         failures.is_empty(),
-        "{} of {} dashboard queries failed:\n{}",
+        "{} problems ({} dashboard queries checked):\n{}",
         failures.len(),
         panel_queries.len() + variable_queries.len(),
         failures.join("\n")
