@@ -430,7 +430,7 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
                 }
             }
         }
-        if bad.is_empty() && count == 20 {
+        if bad.is_empty() && count == 17 {
             break;
         }
         if Instant::now() >= rules_deadline {
