@@ -21,8 +21,9 @@
 //! A value that was never read, or that the source chose to omit (NaN: no
 //! traffic with `when_empty: omit`), has no sample, as the API has no item.
 //! A stale value is still exported: its age is in the source's timestamp
-//! (the HPA-is-blind alert compares `time() - ..._timestamp_seconds` with
-//! `qma_max_staleness_seconds`).
+//! (the HPA-is-blind alert compares `timestamp(x) - x` for that series with
+//! `qma_max_staleness_seconds`; `time() - x` would add the scrape interval
+//! to the age, deploy/prometheus/rules.yaml).
 
 use std::borrow::Cow;
 use std::sync::Arc;
