@@ -427,6 +427,12 @@ async fn unreachable_redis_adapter_and_bad_scenario_are_clear_errors() {
     };
     let e = live_observed(&args, None).await.unwrap_err().to_string();
     assert!(e.contains("--speed"), "{e}");
+    let args = LiveArgs {
+        duration: Some(301.0),
+        ..base_args()
+    };
+    let e = live_observed(&args, None).await.unwrap_err().to_string();
+    assert!(e.contains("--duration") && e.contains("5m"), "{e}");
     assert_eq!(children(), before);
 }
 

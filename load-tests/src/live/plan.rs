@@ -8,8 +8,8 @@
 //!   scenario; they run at the same time, each on its own queue.
 //! - **Policy**: `--policy NAME` for every service, default each service's
 //!   first policy (file order) with an `External` metric, else its first.
-//! - **Trace**: `--trace`, default the scenario's first; played for
-//!   `--duration` of scenario time (default the trace's duration).
+//! - **Trace**: `--trace`, default the scenario's first; its first
+//!   `--duration` of scenario time is played (default all of it).
 //! - **Pod limit**: the policy's `maxReplicas` (the oracle's
 //!   `max_replicas`), at most [`MAX_PODS`]; a larger desired count is capped.
 //! - **Initial pods**: `initial_replicas`, else the policy's minimum.
@@ -152,8 +152,16 @@ pub(crate) fn build(args: &LiveArgs) -> Result<Plan, PlanError> {
             })?,
     };
     let duration = args.duration.unwrap_or(trace.duration);
-    if !(duration.is_finite() && duration > 0.0) {
-        return Err(arg("--duration", duration, "must be greater than 0"));
+    if !(duration.is_finite() && duration > 0.0 && duration <= trace.duration) {
+        return Err(arg(
+            "--duration",
+            scenario::units::format_duration(duration),
+            &format!(
+                "must be greater than 0 and at most the trace {:?}'s duration ({})",
+                trace.name,
+                scenario::units::format_duration(trace.duration)
+            ),
+        ));
     }
     let seed = args.seed.unwrap_or(scenario.seed);
     let names: Vec<String> = if args.services.is_empty() {
