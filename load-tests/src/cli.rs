@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::live::{LiveArgs, live_blocking};
 use crate::report;
 use crate::scenario::Scenario;
 use crate::sim::{SimulateArgs, simulate};
@@ -32,6 +33,10 @@ enum Command {
     /// Run a scenario in virtual time (every service × policy × trace) and
     /// write the comparison report.
     Simulate(SimulateArgs),
+    /// Run a scenario in real time against a real redis-server and the real
+    /// adapter (producers, pods with /metrics, the HPA reading the adapter's
+    /// API) and write the report.
+    Live(LiveArgs),
     /// Validate a scenario file and print what it holds.
     Check {
         /// The scenario file.
@@ -49,6 +54,18 @@ pub fn run() -> anyhow::Result<()> {
             if let Some(out) = &args.out {
                 let title = format!("qma-load simulate: {}", scenario_name(&args.scenario));
                 write_report(out, &report::comparison(&title, &runs, &[]))?;
+            }
+            Ok(())
+        }
+        Command::Live(args) => {
+            let runs = live_blocking(&args)?;
+            if let Some(out) = &args.out {
+                let title = format!("qma-load live: {}", scenario_name(&args.scenario));
+                let notes = vec![format!(
+                    "Live run: real redis-server, the real adapter, pods consuming real jobs, at {}× speed (times are scenario seconds).",
+                    args.speed
+                )];
+                write_report(out, &report::comparison(&title, &runs, &notes))?;
             }
             Ok(())
         }
