@@ -225,6 +225,8 @@ pub struct Recorder {
     meta: RunMeta,
     /// Seconds per tick (positive).
     tick: f64,
+    /// `1 / tick`.
+    inv_tick: f64,
     /// Seconds of the run (positive).
     horizon: f64,
     /// Ticks in the timeline.
@@ -274,6 +276,7 @@ impl Recorder {
         Recorder {
             window: DEFAULT_WINDOW,
             tick,
+            inv_tick: 1.0 / tick,
             horizon,
             n_ticks,
             arrivals: vec![0; n_ticks],
@@ -299,7 +302,7 @@ impl Recorder {
     /// The tick holding time `t` (clamped to the timeline).
     #[inline]
     fn tick_of(&self, t: f64) -> usize {
-        let k = (t / self.tick) as usize; // NaN and negatives give 0
+        let k = (t * self.inv_tick) as usize; // NaN and negatives give 0
         k.min(self.n_ticks - 1)
     }
 

@@ -82,13 +82,16 @@ mod adapter;
 mod engine;
 pub mod model;
 mod pods;
+mod radix;
 pub mod simulate;
+mod workload;
 
 pub use simulate::{SimulateArgs, simulate, table};
+pub use workload::{Arrival, Workload};
 
 pub(crate) use simulate::{load_scenario, parallel, threads};
 
-use engine::{Control, Engine, Streams, Timing};
+use engine::{Control, Engine, Timing};
 
 /// Why a run cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +106,14 @@ pub enum SimError {
         policy: String,
         /// The controller's reason.
         source: hpa::Error,
+    },
+    /// A [`Workload`] drawn for another service.
+    #[error("the workload was drawn for service {workload:?}, not {service:?}")]
+    Workload {
+        /// The service it was drawn for.
+        workload: String,
+        /// The service run.
+        service: String,
     },
     /// An External metric about another queue or service than the one
     /// simulated (services are simulated one at a time).
@@ -204,8 +215,8 @@ pub fn run(
 }
 
 /// [`run`] on an arrival profile already built with
-/// [`Scenario::profile`] for this service, trace and seed (a sweep builds
-/// it once for all its candidates).
+/// [`Scenario::profile`] for this service, trace and seed (`simulate`
+/// builds it once per service and trace for all the policies).
 pub fn run_profile(
     scenario: &Scenario,
     service: &Service,
@@ -214,8 +225,57 @@ pub fn run_profile(
     profile: &Profile,
     opts: &SimOptions,
 ) -> Result<Run, SimError> {
-    opts.check()?;
     let seed = opts.seed.unwrap_or(scenario.seed);
+    let horizon = scenario.trace(trace)?.duration;
+    let requests = workload::drawn(service, profile, horizon, seed);
+    run_source(
+        scenario, service, policy, trace, profile, seed, requests, opts,
+    )
+}
+
+/// [`run`] on requests drawn beforehand ([`Workload::draw`], with the
+/// workload's seed; `opts.seed` is not used): a sweep draws them once per
+/// trace for all its candidates. The run is the same as [`run`]'s with
+/// that seed.
+pub fn run_workload(
+    scenario: &Scenario,
+    service: &Service,
+    policy: &Policy,
+    workload: &Workload,
+    opts: &SimOptions,
+) -> Result<Run, SimError> {
+    if workload.service() != service.name {
+        return Err(SimError::Workload {
+            workload: workload.service().to_string(),
+            service: service.name.clone(),
+        });
+    }
+    let requests = workload.arrivals().iter().copied();
+    run_source(
+        scenario,
+        service,
+        policy,
+        workload.trace(),
+        workload.profile(),
+        workload.seed(),
+        requests,
+        opts,
+    )
+}
+
+/// One run on `requests`.
+#[allow(clippy::too_many_arguments)]
+fn run_source(
+    scenario: &Scenario,
+    service: &Service,
+    policy: &Policy,
+    trace: &str,
+    profile: &Profile,
+    seed: u64,
+    requests: impl Iterator<Item = Arrival>,
+    opts: &SimOptions,
+) -> Result<Run, SimError> {
+    opts.check()?;
     let horizon = scenario.trace(trace)?.duration;
     let (control, min) = control(service, policy, opts)?;
     let initial = service.initial_replicas.unwrap_or(min);
@@ -234,16 +294,11 @@ pub fn run_profile(
     let mut rec = Recorder::new(meta);
     rec.window = opts.window;
     let label = |what: &str| derive_seed(seed, &format!("{}/{what}", service.name));
-    let streams = Streams {
-        service: rng(label("service_time")),
-        delay: rng(label("delay")),
-        startup: rng(label("startup")),
-    };
     let engine = Engine::new(
         service,
         profile,
         horizon,
-        streams,
+        rng(label("startup")),
         control,
         timing(opts, label("phases")),
         initial,
@@ -251,7 +306,7 @@ pub fn run_profile(
         opts.service_window,
         rec,
     );
-    Ok(engine.run(profile.arrivals(horizon)))
+    Ok(engine.run(requests))
 }
 
 /// The clocks: poll, scrape, metrics-server, sync, tick.

@@ -3,12 +3,12 @@
 //!
 //! The family is the scenario's `tune:` section
 //! ([`Scenario::tune_candidates`]): every candidate spec runs on every
-//! trace ([`crate::sim::run_profile`], one job per candidate and trace,
+//! trace ([`crate::sim::run_workload`], one job per candidate and trace,
 //! spread over the threads), next to the service's oracle (its `oracle:`
-//! policy, or a default one) as the reference cost. Each trace's arrival
-//! profile is built once and every candidate plays the same requests (the
-//! simulator's common random numbers), so the comparison is between
-//! policies, not draws. Only the figures of each run are kept, not its
+//! policy, or a default one) as the reference cost. Each trace's requests
+//! are drawn once ([`sim::Workload`]) and every candidate plays the very
+//! same requests (the simulator's common random numbers), so the
+//! comparison is between policies, not draws. Only the figures of each run are kept, not its
 //! timeline, so a sweep of thousands of runs stays small.
 //!
 //! The recommendation is the candidate with the least replica-seconds
@@ -203,10 +203,11 @@ pub fn sweep(
     threads: usize,
 ) -> anyhow::Result<Sweep> {
     let seed = opts.seed.unwrap_or(scenario.seed);
-    let profiles = traces
-        .iter()
-        .map(|t| scenario.profile(service, t, seed))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The requests of each trace, drawn once (in parallel) for every
+    // candidate.
+    let workloads = sim::parallel(traces, threads, |t| {
+        sim::Workload::draw(scenario, service, t, seed)
+    })?;
     let oracle = oracle_policy(service);
     // Jobs: (policy, trace index); the oracle's first.
     let policies: Vec<&Policy> = std::iter::once(&oracle).chain(candidates).collect();
@@ -214,15 +215,8 @@ pub fn sweep(
         .flat_map(|p| (0..traces.len()).map(move |t| (p, t)))
         .collect();
     let summaries: Vec<Summary> = sim::parallel(&jobs, threads, |&(p, t)| {
-        sim::run_profile(
-            scenario,
-            service,
-            policies[p],
-            &traces[t],
-            &profiles[t],
-            opts,
-        )
-        .map(|run| run.summary)
+        sim::run_workload(scenario, service, policies[p], &workloads[t], opts)
+            .map(|run| run.summary)
     })?;
     let per_policy: Vec<&[Summary]> = summaries.chunks(traces.len().max(1)).collect();
     let oracle_figures = per_policy.first().map_or_else(Vec::new, |s| s.to_vec());

@@ -1,10 +1,9 @@
 //! The event loop of one run (see the parent module's docs for the model).
 //!
-//! Events: the next arrival (pulled from the trace's arrival iterator, so
-//! arrivals are never stored), the next completion (a binary heap keyed
-//! by the finish time's bits, which order like the non-negative floats
-//! they are, and a sequence number for ties), the next due zset job (a
-//! heap) and the next "system" event (a pod becoming ready, a poll, a
+//! Events: the next arrival (pulled from an iterator of requests), the
+//! next completion (a radix heap, see `radix`, keyed by the finish time's
+//! bits, which order like the non-negative floats they are), the next due
+//! zset job (a binary heap) and the next "system" event (a pod becoming ready, a poll, a
 //! scrape, a metrics-server refresh, an autoscaler sync, a tick), whose
 //! time is cached and recomputed only when one fires. At equal times a
 //! completion goes first (it frees a slot), then system events, then due
@@ -23,7 +22,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::adapter::{Adapter, View};
 use super::pods::{INITIAL_AGE, Pods};
-use crate::dist::{Dist, SimRng};
+use super::radix::RadixHeap;
+use super::workload::Arrival;
+use crate::dist::SimRng;
 use crate::hpa::{Hpa, PodState};
 use crate::outcome::{Recorder, Run, Sample};
 use crate::scenario::{Oracle, QueueKind, Service};
@@ -98,16 +99,6 @@ pub(super) struct Timing {
     pub(super) period: [f64; 5],
 }
 
-/// The random streams of a run.
-pub(super) struct Streams {
-    /// Service times (one draw per arrival, in arrival order).
-    pub(super) service: SimRng,
-    /// Delays of zset jobs (one draw per arrival).
-    pub(super) delay: SimRng,
-    /// Start-up delays (one per pod created).
-    pub(super) startup: SimRng,
-}
-
 /// One run in progress.
 pub(super) struct Engine<'a> {
     /// The service.
@@ -116,10 +107,8 @@ pub(super) struct Engine<'a> {
     profile: &'a Profile,
     /// End of the run.
     horizon: f64,
-    /// The random streams.
-    rng: Streams,
-    /// A zset's delay before a job is due.
-    delay: Option<Dist>,
+    /// Start-up delays (one draw per pod created).
+    startup: SimRng,
     /// Takeable requests, oldest first.
     waiting: VecDeque<Req>,
     /// Jobs not due yet: (due bits, sequence, service-time bits).
@@ -133,7 +122,7 @@ pub(super) struct Engine<'a> {
     /// Requests in service.
     inflight: u32,
     /// (finish-time bits, sequence) of requests in service.
-    completions: BinaryHeap<Reverse<(u64, u64)>>,
+    completions: RadixHeap,
     /// Free worker slots, by pod id, longest idle first.
     free: VecDeque<u32>,
     /// The pods.
@@ -176,13 +165,13 @@ fn time(bits: u64) -> f64 {
 
 impl<'a> Engine<'a> {
     /// A run of `svc` on `profile` until `horizon`, starting with `initial`
-    /// ready pods. `delay` is a zset's due delay.
+    /// ready pods; `startup` draws the pods' start-up delays.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         svc: &'a Service,
         profile: &'a Profile,
         horizon: f64,
-        rng: Streams,
+        startup: SimRng,
         control: Control,
         timing: Timing,
         initial: u32,
@@ -190,24 +179,19 @@ impl<'a> Engine<'a> {
         service_window: f64,
         rec: Recorder,
     ) -> Engine<'a> {
-        let delay = match &svc.queue.kind {
-            QueueKind::Zset { delay, .. } => Some(*delay),
-            _ => None,
-        };
         let per_pod = svc.inflight_per_pod.max(1);
         let mut e = Engine {
             svc,
             profile,
             horizon,
-            rng,
-            delay,
+            startup,
             waiting: VecDeque::new(),
             delayed: BinaryHeap::new(),
             delayed_seq: 0,
             in_service: VecDeque::new(),
             base: 0,
             inflight: 0,
-            completions: BinaryHeap::new(),
+            completions: RadixHeap::new(),
             free: VecDeque::new(),
             pods: Pods::new(&svc.name, uid_seed),
             starting: BinaryHeap::new(),
@@ -234,11 +218,12 @@ impl<'a> Engine<'a> {
 
     /// Runs to the horizon on `arrivals` (increasing times) and returns the
     /// record.
-    pub(super) fn run<I: Iterator<Item = f64>>(mut self, mut arrivals: I) -> Run {
+    pub(super) fn run<I: Iterator<Item = Arrival>>(mut self, mut arrivals: I) -> Run {
         let inf = f64::INFINITY;
-        let mut next_arrival = arrivals.next().unwrap_or(inf);
+        let mut next = arrivals.next();
+        let mut next_arrival = next.map_or(inf, |a| a.t);
         loop {
-            let tc = self.completions.peek().map_or(inf, |r| time(r.0.0));
+            let tc = self.completions.peek().map_or(inf, time);
             let td = self.delayed.peek().map_or(inf, |r| time(r.0.0));
             let ts = self.next_system;
             let t = tc.min(td).min(ts).min(next_arrival);
@@ -258,29 +243,29 @@ impl<'a> Engine<'a> {
                     self.enqueue(req, t);
                 }
             } else {
-                self.arrive(t);
-                next_arrival = arrivals.next().unwrap_or(inf);
+                if let Some(a) = next {
+                    self.arrive(a);
+                }
+                next = arrivals.next();
+                next_arrival = next.map_or(inf, |a| a.t);
             }
         }
         self.finish()
     }
 
-    /// A request arrives at `t`.
+    /// A request arrives.
     #[inline]
-    fn arrive(&mut self, t: f64) {
+    fn arrive(&mut self, a: Arrival) {
+        let Arrival { t, service, delay } = a;
         self.rec.arrival(t);
-        let service = self.svc.service_time.sample(&mut self.rng.service).max(0.0);
-        if let Some(d) = self.delay {
-            let delay = d.sample(&mut self.rng.delay);
-            if delay > 0.0 {
-                self.delayed_seq += 1;
-                self.delayed.push(Reverse((
-                    key(t + delay),
-                    self.delayed_seq,
-                    service.to_bits(),
-                )));
-                return;
-            }
+        if delay > 0.0 {
+            self.delayed_seq += 1;
+            self.delayed.push(Reverse((
+                key(t + delay),
+                self.delayed_seq,
+                service.to_bits(),
+            )));
+            return;
         }
         self.enqueue(Req { due: t, service }, t);
     }
@@ -310,13 +295,13 @@ impl<'a> Engine<'a> {
             pod,
             done: false,
         });
-        self.completions.push(Reverse((key(t + req.service), seq)));
+        self.completions.push(key(t + req.service), seq);
     }
 
     /// The next completion, at `t`.
     #[inline]
     fn complete(&mut self, t: f64) {
-        let Some(Reverse((_, seq))) = self.completions.pop() else {
+        let Some((_, seq)) = self.completions.pop() else {
             return;
         };
         let Some(r) = self.in_service.get_mut((seq - self.base) as usize) else {
@@ -474,7 +459,7 @@ impl<'a> Engine<'a> {
         let active = self.pods.active;
         if self.desired > active {
             for _ in active..self.desired {
-                let startup = self.svc.startup.sample(&mut self.rng.startup).max(0.0);
+                let startup = self.svc.startup.sample(&mut self.startup).max(0.0);
                 let id = self.pods.create(t, t + startup);
                 self.starting.push(Reverse((key(t + startup), id)));
             }

@@ -139,5 +139,9 @@ pub fn latency_quantile(q: f64, counts: &[f64; LATENCY_BUCKETS.len() + 1]) -> f6
 /// `seconds` falls into; `LATENCY_BUCKETS.len()` for `+Inf`.
 #[inline]
 pub fn latency_bucket(seconds: f64) -> usize {
-    LATENCY_BUCKETS.partition_point(|&ub| ub < seconds)
+    // Branch-free: the bounds below the value (NaN lands in +Inf).
+    LATENCY_BUCKETS
+        .iter()
+        .map(|&ub| usize::from(ub < seconds || seconds.is_nan()))
+        .sum()
 }

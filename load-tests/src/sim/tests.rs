@@ -440,3 +440,29 @@ fn default_scenario_table() {
     let runs = simulate(&SimulateArgs::default()).unwrap();
     eprintln!("{} runs in {:?}", runs.len(), t0.elapsed());
 }
+
+#[test]
+fn a_drawn_workload_replays_the_same_run() {
+    let sc = Scenario::default_scenario().unwrap();
+    for (service, policy) in [("gateway", "queue-depth"), ("research", "queue-oldest-age")] {
+        let s = sc.service(service).unwrap();
+        let p = s.policy(policy).unwrap();
+        let opts = SimOptions {
+            seed: Some(11),
+            ..SimOptions::default()
+        };
+        let direct = run(&sc, s, p, "spike", &opts).unwrap();
+        let w = Workload::draw(&sc, s, "spike", 11).unwrap();
+        assert_eq!(w.arrivals().len() as u64, direct.summary.requests);
+        let replayed = run_workload(&sc, s, p, &w, &SimOptions::default()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&direct).unwrap(),
+            serde_json::to_string(&replayed).unwrap()
+        );
+        let other = sc.service("agent").unwrap();
+        assert!(matches!(
+            run_workload(&sc, other, p, &w, &opts),
+            Err(SimError::Workload { .. })
+        ));
+    }
+}
