@@ -23,8 +23,11 @@ use std::time::Instant;
 use qma_load::scenario::Scenario;
 use qma_load::sim::{self, SimOptions};
 
+/// The bench target's name.
 const NAME: &str = "simulate_day";
+/// The benchmark scenario.
 const SCENARIO: &str = include_str!("scenarios/simulate-day.yaml");
+/// The target, seconds.
 const TARGET_SECONDS: f64 = 5.0;
 
 /// Peak resident set size of this process, from `/proc/self/status`.
@@ -93,6 +96,10 @@ fn main() {
     }
     println!(
         "  target <= {TARGET_SECONDS} s: {}",
-        if median <= TARGET_SECONDS { "met" } else { "MISSED" }
+        if median <= TARGET_SECONDS {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 }

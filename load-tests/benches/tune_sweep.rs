@@ -23,8 +23,11 @@ use qma_load::scenario::{Policy, PolicyKind, Scenario};
 use qma_load::sim::SimOptions;
 use qma_load::tune;
 
+/// The bench target's name.
 const NAME: &str = "tune_sweep";
+/// The benchmark scenario.
 const SCENARIO: &str = include_str!("scenarios/tune-sweep.yaml");
+/// The target, seconds.
 const TARGET_SECONDS: f64 = 60.0;
 
 fn main() {
@@ -39,7 +42,9 @@ fn main() {
         .max(1);
     let scenario = Scenario::from_str(SCENARIO, "benches/scenarios/tune-sweep.yaml")
         .unwrap_or_else(|e| panic!("{e}"));
-    let service = scenario.service("gateway").unwrap_or_else(|e| panic!("{e}"));
+    let service = scenario
+        .service("gateway")
+        .unwrap_or_else(|e| panic!("{e}"));
     let candidates: Vec<Policy> = scenario
         .tune_candidates(service)
         .into_iter()
@@ -77,10 +82,17 @@ fn main() {
         secs * threads as f64 * 1e9 / requests as f64
     );
     let held = sweep.candidates.iter().filter(|c| c.holds_slo).count();
-    println!("  {held} of {} hold the SLO on every trace", sweep.candidates.len());
+    println!(
+        "  {held} of {} hold the SLO on every trace",
+        sweep.candidates.len()
+    );
     print!("{}", tune::summary_text(&sweep, 3));
     println!(
         "  target <= {TARGET_SECONDS} s: {}",
-        if secs <= TARGET_SECONDS { "met" } else { "MISSED" }
+        if secs <= TARGET_SECONDS {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
 }

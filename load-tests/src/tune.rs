@@ -308,8 +308,15 @@ pub fn summary_text(sweep: &Sweep, n: usize) -> String {
     );
     let mut by_cost: Vec<&CandidateResult> = sweep.candidates.iter().collect();
     by_cost.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+    let w = sweep
+        .candidates
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(9);
     let header = format!(
-        "  {:<48} {:>11} {:>7} {:>9} {:>10} {:>8} {:>5}",
+        "  {:<w$} {:>11} {:>7} {:>9} {:>10} {:>8} {:>5}",
         "candidate", "replica-s", "×oracle", "vs best", "worst wait", "s over", "flaps"
     );
     let row = |out: &mut String, c: &CandidateResult, base: Option<f64>| {
@@ -319,7 +326,7 @@ pub fn summary_text(sweep: &Sweep, n: usize) -> String {
         );
         let _ = writeln!(
             out,
-            "  {:<48} {:>11.0} {:>7} {:>9} {:>9.1}s {:>8.0} {:>5}",
+            "  {:<w$} {:>11.0} {:>7} {:>9} {:>9.1}s {:>8.0} {:>5}",
             c.name,
             c.cost,
             ratio(c.cost),

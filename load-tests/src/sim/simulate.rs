@@ -40,6 +40,9 @@ pub struct SimulateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Seconds per timeline tick (default 5).
+    #[arg(long, value_name = "SECONDS")]
+    pub tick: Option<f64>,
 }
 
 /// Loads `--scenario`, or the built-in default.
@@ -136,9 +139,11 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Vec<Run>> {
             }
         }
     }
+    let defaults = SimOptions::default();
     let opts = SimOptions {
         seed: Some(seed),
-        ..SimOptions::default()
+        tick: args.tick.unwrap_or(defaults.tick),
+        ..defaults
     };
     let runs = parallel(&jobs, threads(args.threads), |(s, t, p, profile)| {
         run_profile(&scenario, s, p, t, profile, &opts)

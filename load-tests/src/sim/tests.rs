@@ -410,13 +410,14 @@ fn simulate_writes_runs_and_a_table() {
         traces: vec!["spike".into()],
         out: Some(dir.path().to_path_buf()),
         threads: Some(2),
+        tick: Some(10.0),
         ..SimulateArgs::default()
     };
     let runs = simulate(&args).unwrap();
     let names: Vec<&str> = runs.iter().map(|r| r.meta.policy.as_str()).collect();
     assert_eq!(names, ["cpu-memory", "oracle"]);
     let csv = std::fs::read_to_string(dir.path().join("research--spike--oracle.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 45 * 60 / 5);
+    assert_eq!(csv.lines().count(), 1 + 45 * 60 / 10);
     let json = std::fs::read_to_string(dir.path().join("runs.json")).unwrap();
     let back: Vec<Run> = serde_json::from_str(&json).unwrap();
     assert_eq!(back.len(), 2);
