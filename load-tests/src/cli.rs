@@ -16,9 +16,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::live::{LiveArgs, live_blocking};
+use crate::outcome::Run;
 use crate::report;
 use crate::scenario::Scenario;
 use crate::sim::{SimulateArgs, simulate};
+use crate::tune::{TuneArgs, tune};
 
 /// Load-test-driven HPA tuning for queue-metrics-adapter.
 #[derive(Debug, Parser)]
@@ -33,6 +35,9 @@ enum Command {
     /// Run a scenario in virtual time (every service × policy × trace) and
     /// write the comparison report.
     Simulate(SimulateArgs),
+    /// Sweep the scenario's `tune:` policy family in simulation over its
+    /// traces and recommend the cheapest HPA that holds the SLO on every one.
+    Tune(TuneArgs),
     /// Run a scenario in real time against a real redis-server and the real
     /// adapter (producers, pods with /metrics, the HPA reading the adapter's
     /// API) and write the report.
@@ -53,13 +58,28 @@ pub fn run() -> anyhow::Result<()> {
             let runs = simulate(&args)?;
             if let Some(out) = &args.out {
                 let title = format!("qma-load simulate: {}", scenario_name(&args.scenario));
+                write_summary(out, &runs)?;
                 write_report(out, &report::comparison(&title, &runs, &[]))?;
+            }
+            Ok(())
+        }
+        Command::Tune(args) => {
+            let sweep = tune(&args)?;
+            if let Some(out) = &args.out {
+                let title = format!(
+                    "qma-load tune: {} ({})",
+                    sweep.service,
+                    scenario_name(&args.scenario)
+                );
+                write_report(out, &report::sweep(&title, &sweep, &[]))?;
             }
             Ok(())
         }
         Command::Live(args) => {
             let runs = live_blocking(&args)?;
+            print!("{}", crate::sim::table(&runs));
             if let Some(out) = &args.out {
+                write_summary(out, &runs)?;
                 let title = format!("qma-load live: {}", scenario_name(&args.scenario));
                 let notes = vec![format!(
                     "Live run: real redis-server, the real adapter, pods consuming real jobs, at {}× speed (times are scenario seconds).",
@@ -113,5 +133,51 @@ fn write_report(out: &std::path::Path, html: &str) -> anyhow::Result<()> {
     let path = out.join("report.html");
     report::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
     println!("report: {}", path.display());
+    Ok(())
+}
+
+/// Writes `summary.csv` into `out`: one row of figures per run, each run's
+/// replica-seconds also relative to the oracle's under the same service and
+/// trace (empty when the run set has no oracle).
+fn write_summary(out: &std::path::Path, runs: &[Run]) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let mut csv = String::from(
+        "service,trace,policy,mode,requests,completed,wait_p50_s,wait_p95_s,wait_p99_s,latency_p95_s,seconds_over_slo,slo_held,replica_seconds,x_oracle,peak_replicas,scale_ups,scale_downs,flaps\n",
+    );
+    for r in runs {
+        let (m, s) = (&r.meta, &r.summary);
+        let oracle = runs
+            .iter()
+            .find(|o| {
+                o.meta.service == m.service && o.meta.trace == m.trace && o.meta.policy == "oracle"
+            })
+            .map(|o| o.summary.replica_seconds)
+            .filter(|c| *c > 0.0);
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.0},{},{:.0},{},{},{},{},{}",
+            m.service,
+            m.trace,
+            m.policy,
+            m.mode,
+            s.requests,
+            s.completed,
+            s.wait_p50,
+            s.wait_p95,
+            s.wait_p99,
+            s.latency_p95,
+            s.seconds_over_slo,
+            s.slo_held,
+            s.replica_seconds,
+            oracle.map_or(String::new(), |o| format!("{:.3}", s.replica_seconds / o)),
+            s.peak_replicas,
+            s.scale_ups,
+            s.scale_downs,
+            s.flaps
+        );
+    }
+    std::fs::create_dir_all(out)?;
+    let path = out.join("summary.csv");
+    std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -487,6 +487,7 @@ fn default_scenario_gateway_is_the_issues() {
             "queue-depth",
             "queue-depth-latency",
             "queue-oldest-age",
+            "queue-work",
             "oracle"
         ]
     );
@@ -524,9 +525,11 @@ fn default_scenario_gateway_is_the_issues() {
         panic!()
     };
     assert_eq!(o.lookahead, 60.0);
-    // Every service has the same six policies and a queue the oldest age is known for.
+    // Every service has the same six policies (the gateway also queue-work)
+    // and a queue the oldest age is known for.
     for svc in &s.services {
-        assert_eq!(svc.policies.len(), 6, "{}", svc.name);
+        let n = if svc.name == "gateway" { 7 } else { 6 };
+        assert_eq!(svc.policies.len(), n, "{}", svc.name);
         assert!(svc.queue.kind.has_oldest_age(), "{}", svc.name);
     }
     let research = s.service("research").unwrap();
@@ -587,20 +590,20 @@ fn default_traces_and_profiles() {
 fn default_tune_expands() {
     let s = Scenario::default_scenario().unwrap();
     let t = s.tune.as_ref().unwrap();
-    assert_eq!(t.size(), 16);
+    assert_eq!(t.size(), 20);
     assert_eq!(t.traces, ["spike", "diurnal"]);
     let g = s.service("gateway").unwrap();
     let c = s.tune_candidates(g);
-    assert_eq!(c.len(), 16);
-    assert_eq!(c[0].name, "queue-depth/target=5/up=default/window=1m");
-    assert_eq!(c[15].name, "queue-depth/target=40/up=fast/window=5m");
-    let spec = &c[15].spec;
+    assert_eq!(c.len(), 20);
+    assert_eq!(c[0].name, "queue-work/target=4/up=default/window=1m");
+    assert_eq!(c[19].name, "queue-work/target=7.5/up=fast/window=5m");
+    let spec = &c[19].spec;
     let target = &spec.metrics.as_ref().unwrap()[0]
         .external
         .as_ref()
         .unwrap()
         .target;
-    assert_eq!(target.average_value.as_ref().unwrap().0, "40");
+    assert_eq!(target.average_value.as_ref().unwrap().0, "7.5");
     let b = spec.behavior.as_ref().unwrap();
     assert_eq!(
         b.scale_down.as_ref().unwrap().stabilization_window_seconds,

@@ -12,7 +12,7 @@ fn default_family_sweeps_and_recommends() {
     };
     let sweep = tune(&args).unwrap();
     assert_eq!(sweep.service, "gateway");
-    assert_eq!(sweep.candidates.len(), 16);
+    assert_eq!(sweep.candidates.len(), 20);
     assert_eq!(sweep.oracle.len(), 1);
     for c in &sweep.candidates {
         assert_eq!(c.per_trace.len(), 1);
@@ -22,7 +22,11 @@ fn default_family_sweeps_and_recommends() {
     let json: Sweep =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("sweep.json")).unwrap())
             .unwrap();
-    assert_eq!(json.candidates.len(), 16);
+    assert_eq!(json.candidates.len(), 20);
+    assert!(
+        sweep.recommended.is_some(),
+        "the queue-work family holds the SLO on the spike"
+    );
     if let Some(i) = sweep.recommended {
         let best = &sweep.candidates[i];
         assert!(best.holds_slo);
