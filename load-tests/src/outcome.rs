@@ -229,13 +229,21 @@ pub struct Recorder {
     inv_tick: f64,
     /// Seconds of the run (positive).
     horizon: f64,
+    /// The SLO's wait limit (positive; the wait histograms' unit).
+    slo: f64,
     /// Ticks in the timeline.
     n_ticks: usize,
     /// Arrivals per tick.
     arrivals: Vec<u32>,
     /// The sample taken at each tick's end.
     samples: Vec<Option<Sample>>,
-    /// Per-tick wait histograms, tick-major (`n_ticks * coarse.len()`).
+    /// Per tick: waits counted, and those below the SLO (what "over the
+    /// SLO" is judged on, exactly).
+    tick_counts: Vec<[u32; 2]>,
+    /// Whether a timeline is kept ([`Recorder::summary_only`] keeps none).
+    timeline: bool,
+    /// Per-tick wait histograms, tick-major (`n_ticks * coarse.len()`;
+    /// empty without a timeline).
     tick_waits: Vec<u32>,
     /// Bucketing of `tick_waits`.
     coarse: Layout,
@@ -278,9 +286,12 @@ impl Recorder {
             tick,
             inv_tick: 1.0 / tick,
             horizon,
+            slo,
             n_ticks,
             arrivals: vec![0; n_ticks],
             samples: vec![None; n_ticks],
+            tick_counts: vec![[0; 2]; n_ticks],
+            timeline: true,
             tick_waits: vec![0; n_ticks * coarse.len()],
             coarse,
             waits: Hist::new(hist::fine(slo)),
@@ -292,6 +303,18 @@ impl Recorder {
             peak: 0,
             meta,
         }
+    }
+
+    /// A recorder of the figures only: the [`Run`] it gives has an empty
+    /// timeline and the same [`Summary`] (a sweep keeps nothing else, and
+    /// saves the per-tick histograms: 13 MB for a day).
+    pub fn summary_only(meta: RunMeta) -> Recorder {
+        let mut rec = Recorder::new(meta);
+        rec.timeline = false;
+        rec.tick_waits = Vec::new();
+        rec.samples = Vec::new();
+        rec.arrivals = Vec::new();
+        rec
     }
 
     /// The run being recorded.
@@ -310,16 +333,23 @@ impl Recorder {
     #[inline]
     fn wait(&mut self, arrived: f64, wait: f64) {
         let k = self.tick_of(arrived);
-        let b = self.coarse.index(wait);
-        self.tick_waits[k * self.coarse.len() + b] += 1;
+        let c = &mut self.tick_counts[k];
+        c[0] += 1;
+        c[1] += u32::from(self.coarse.below_unit(wait));
+        if self.timeline {
+            let b = self.coarse.index(wait);
+            self.tick_waits[k * self.coarse.len() + b] += 1;
+        }
         self.waits.add(wait);
     }
 
     /// A request arrived at `t` seconds.
     #[inline]
     pub fn arrival(&mut self, t: f64) {
-        let k = self.tick_of(t);
-        self.arrivals[k] = self.arrivals[k].saturating_add(1);
+        if self.timeline {
+            let k = self.tick_of(t);
+            self.arrivals[k] = self.arrivals[k].saturating_add(1);
+        }
         self.requests += 1;
     }
 
@@ -342,10 +372,13 @@ impl Recorder {
     /// The state at the end of the tick ending at `t` (the tick whose end
     /// is the first at or after `t`, with a little slack for float error).
     pub fn sample(&mut self, t: f64, sample: Sample) {
+        self.peak = self.peak.max(sample.replicas);
+        if !self.timeline {
+            return;
+        }
         let k = ((t / self.tick - 1e-6).ceil() as usize).saturating_sub(1);
         let k = k.min(self.n_ticks - 1);
         self.samples[k] = Some(sample);
-        self.peak = self.peak.max(sample.replicas);
     }
 
     /// Notes `n` pods existing at once (for the peak, which per-tick
@@ -374,15 +407,37 @@ impl Recorder {
     /// The run: timeline, summary and events.
     pub fn finish(self) -> Run {
         let q = self.meta.slo_quantile;
-        let slo = self.meta.slo_queue_wait;
+        let slo = self.slo;
         let nb = self.coarse.len();
         let window_ticks =
             ((positive_or(self.window, DEFAULT_WINDOW) / self.tick).round() as usize).max(1);
-        let mut rolling = vec![0u64; nb];
-        let mut timeline = Vec::with_capacity(self.n_ticks);
-        let mut last = Sample::default();
         let mut seconds_over_slo = 0.0;
+        // Over the SLO: fewer waits below it than the quantile's rank (the
+        // SLO is a bucket boundary, so this is what the window histogram's
+        // quantile says, exactly).
+        let mut window = [0u64; 2];
+        let mut over = Vec::with_capacity(self.n_ticks);
         for k in 0..self.n_ticks {
+            let start = k as f64 * self.tick;
+            let end = ((k + 1) as f64 * self.tick).min(self.horizon);
+            let [n, below] = self.tick_counts[k];
+            window[0] += u64::from(n);
+            window[1] += u64::from(below);
+            if k >= window_ticks {
+                let [n, below] = self.tick_counts[k - window_ticks];
+                window[0] -= u64::from(n);
+                window[1] -= u64::from(below);
+            }
+            let is_over = window[0] > 0 && window[1] < rank(q, window[0]);
+            if is_over {
+                seconds_over_slo += end - start;
+            }
+            over.push(is_over);
+        }
+        let mut timeline = Vec::with_capacity(if self.timeline { self.n_ticks } else { 0 });
+        let mut rolling = vec![0u64; if self.timeline { nb } else { 0 }];
+        let mut last = Sample::default();
+        for k in (0..self.n_ticks).filter(|_| self.timeline) {
             let start = k as f64 * self.tick;
             let end = ((k + 1) as f64 * self.tick).min(self.horizon);
             let len = (end - start).max(f64::MIN_POSITIVE);
@@ -398,9 +453,7 @@ impl Recorder {
             }
             let wq = self.coarse.quantile(row, q).unwrap_or(f64::NAN);
             let wqw = self.coarse.quantile(&rolling, q).unwrap_or(f64::NAN);
-            if wqw > slo {
-                seconds_over_slo += len;
-            }
+            debug_assert_eq!(wqw > slo, over[k], "tick {k}");
             if let Some(s) = self.samples[k] {
                 last = s;
             }
@@ -449,6 +502,13 @@ impl Recorder {
             events: self.events,
         }
     }
+}
+
+/// The rank of the `q` quantile among `n` values: `ceil(q n)`, at least 1
+/// (as the histograms count it).
+fn rank(q: f64, n: u64) -> u64 {
+    let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+    ((q * n as f64).ceil() as u64).clamp(1, n.max(1))
 }
 
 /// Scale-ups, scale-downs and flaps of a list of events in time order.

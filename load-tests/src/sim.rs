@@ -162,6 +162,9 @@ pub struct SimOptions {
     pub metrics_resolution: f64,
     /// Draw the clocks' phases (see the module docs); off: all start at 0.
     pub random_phases: bool,
+    /// Keep the timeline; off: the run's figures only
+    /// ([`Recorder::summary_only`], what a sweep keeps).
+    pub timeline: bool,
 }
 
 impl Default for SimOptions {
@@ -176,6 +179,7 @@ impl Default for SimOptions {
             service_window: model::SERVICE_WINDOW,
             metrics_resolution: model::METRICS_RESOLUTION,
             random_phases: true,
+            timeline: true,
         }
     }
 }
@@ -291,7 +295,11 @@ fn run_source(
         slo_quantile: service.slo.quantile,
         slo_queue_wait: service.slo.queue_wait,
     };
-    let mut rec = Recorder::new(meta);
+    let mut rec = if opts.timeline {
+        Recorder::new(meta)
+    } else {
+        Recorder::summary_only(meta)
+    };
     rec.window = opts.window;
     let label = |what: &str| derive_seed(seed, &format!("{}/{what}", service.name));
     let engine = Engine::new(

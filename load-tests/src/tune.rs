@@ -102,6 +102,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<Sweep> {
     };
     let opts = SimOptions {
         seed: Some(args.seed.unwrap_or(scenario.seed)),
+        timeline: false,
         ..SimOptions::default()
     };
     let candidates: Vec<Policy> = scenario

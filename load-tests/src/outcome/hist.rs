@@ -75,6 +75,14 @@ impl Layout {
         1 + ((octave as usize) << self.sub_bits) + sub
     }
 
+    /// Whether `x` seconds falls in a bucket below one unit (the SLO, for
+    /// wait histograms): NaN and negatives do, as they go to bucket 0.
+    #[inline]
+    pub(crate) fn below_unit(&self, x: f64) -> bool {
+        let y = x * self.inv_unit;
+        y.is_nan() || y < 1.0
+    }
+
     /// The value a bucket stands for, seconds: the middle of its range.
     pub(crate) fn value(&self, i: usize) -> f64 {
         if i == 0 {

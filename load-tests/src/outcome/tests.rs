@@ -257,3 +257,44 @@ fn bad_meta_does_not_panic() {
     assert_eq!(run.timeline.len(), 1);
     assert_eq!(run.summary.requests, 2);
 }
+
+#[test]
+fn summary_only_gives_the_same_figures() {
+    let mut r = rng(9);
+    let waits = Dist::lognormal(3.0, 40.0).unwrap();
+    let mut full = Recorder::new(meta(3600.0, 5.0, 15.0));
+    let mut lean = Recorder::summary_only(meta(3600.0, 5.0, 15.0));
+    for rec in [&mut full, &mut lean] {
+        rec.window = 30.0;
+    }
+    for i in 0..20_000 {
+        let t = i as f64 * 0.18;
+        // Bursts of long waits every ten minutes.
+        let w = if (i / 500) % 7 == 3 {
+            waits.sample(&mut r)
+        } else {
+            0.1
+        };
+        for rec in [&mut full, &mut lean] {
+            rec.arrival(t);
+            rec.request(t, t + w, t + w + 2.0);
+            rec.sample(((t / 5.0).floor() + 1.0) * 5.0, Sample::default());
+        }
+    }
+    let (full, lean) = (full.finish(), lean.finish());
+    assert!(lean.timeline.is_empty());
+    assert_eq!(full.timeline.len(), 720);
+    assert!(full.summary.seconds_over_slo > 0.0);
+    assert_eq!(
+        serde_json::to_string(&full.summary).unwrap(),
+        serde_json::to_string(&lean.summary).unwrap()
+    );
+    // The timeline's window quantile says "over" exactly where the counts do.
+    let over: f64 = full
+        .timeline
+        .iter()
+        .filter(|t| t.wait_quantile_window > 15.0)
+        .count() as f64
+        * 5.0;
+    assert_eq!(over, full.summary.seconds_over_slo);
+}
