@@ -16,9 +16,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::live::{LiveArgs, live_blocking};
-use crate::outcome::Run;
+use crate::outcome::{self, Run};
 use crate::report;
 use crate::scenario::Scenario;
+use crate::scenario::{Policy, PolicyKind};
+use crate::sim::{self, SimOptions};
 use crate::sim::{SimulateArgs, simulate};
 use crate::tune::{TuneArgs, tune};
 
@@ -71,7 +73,8 @@ pub fn run() -> anyhow::Result<()> {
                     sweep.service,
                     scenario_name(&args.scenario)
                 );
-                write_report(out, &report::sweep(&title, &sweep, &[]))?;
+                let runs = recommended_runs(&args, &sweep)?;
+                write_report(out, &report::sweep(&title, &sweep, &runs))?;
             }
             Ok(())
         }
@@ -180,4 +183,45 @@ fn write_summary(out: &std::path::Path, runs: &[Run]) -> anyhow::Result<()> {
     let path = out.join("summary.csv");
     std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The recommendation of `sweep` and the oracle, simulated again with their
+/// timelines on every trace of the sweep, for the report's plots.
+fn recommended_runs(args: &TuneArgs, sweep: &outcome::Sweep) -> anyhow::Result<Vec<Run>> {
+    let Some(best) = sweep.recommended.map(|i| &sweep.candidates[i]) else {
+        return Ok(Vec::new());
+    };
+    let scenario = match &args.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::default_scenario()?,
+    };
+    let service = scenario.service(&sweep.service)?;
+    let Some(candidate) = scenario
+        .tune_candidates(service)
+        .into_iter()
+        .find(|c| c.name == best.name)
+    else {
+        return Ok(Vec::new());
+    };
+    let policy = Policy {
+        name: candidate.name,
+        description: Some("recommended by tune".into()),
+        kind: PolicyKind::Hpa(Box::new(candidate.spec)),
+    };
+    let opts = SimOptions {
+        seed: Some(args.seed.unwrap_or(scenario.seed)),
+        ..SimOptions::default()
+    };
+    let mut runs = Vec::new();
+    for trace in &sweep.traces {
+        runs.push(sim::run(&scenario, service, &policy, trace, &opts)?);
+        if let Some(oracle) = service
+            .policies
+            .iter()
+            .find(|p| matches!(p.kind, PolicyKind::Oracle(_)))
+        {
+            runs.push(sim::run(&scenario, service, oracle, trace, &opts)?);
+        }
+    }
+    Ok(runs)
 }
