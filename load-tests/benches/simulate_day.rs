@@ -38,17 +38,13 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// CPU seconds this process has used (all threads: user + system, from
-/// `/proc/self/stat`, in USER_HZ = 100 ticks), to tell the code's cost from
-/// a busy machine's share.
+#[path = "../../benches/support/procstat.rs"]
+mod procstat;
+
+/// CPU seconds this process has used (all threads, user + system), to tell
+/// the code's cost from a busy machine's share.
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th of the line.
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    Some(procstat::process_cpu_ticks_ns(std::process::id()) as f64 / 1e9)
 }
 
 fn main() {
