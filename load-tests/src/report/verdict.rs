@@ -375,6 +375,10 @@ pub(crate) fn verdict(facts: &[Facts], oracle: Option<usize>) -> Verdict {
 
     let resource = resource_verdict(facts, &mut html);
     let queue = queue_verdict(facts, oracle, oracle_cost, &mut html);
+    // Live runs are not simulations: say which kind of run disagrees.
+    if !facts.is_empty() && facts.iter().all(|f| f.run.meta.mode == "live") {
+        html = html.replace(OTHERWISE, "<strong>The live run says otherwise:</strong>");
+    }
     Verdict {
         html,
         held: held.iter().map(|f| f.label.clone()).collect(),
