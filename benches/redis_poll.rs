@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use queue_metrics_adapter::config::{self, KeySource, QueueKind};
-use queue_metrics_adapter::redis::{Poller, read};
+use queue_metrics_adapter::sources::redis::{Poller, read};
 use queue_metrics_adapter::store::{Metric, Store, now_ms};
 use queue_metrics_adapter::telemetry;
 use support::RedisServer;

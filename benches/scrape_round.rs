@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use queue_metrics_adapter::config;
-use queue_metrics_adapter::scrape::{Http, ServiceScraper, exposition};
+use queue_metrics_adapter::sources::scrape::{Http, ServiceScraper, exposition};
 use queue_metrics_adapter::store::Store;
 use queue_metrics_adapter::telemetry::Metrics;
 

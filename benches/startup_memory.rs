@@ -74,7 +74,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use queue_metrics_adapter::redis::Poller;
+use queue_metrics_adapter::sources::redis::Poller;
 use queue_metrics_adapter::store::Store;
 use queue_metrics_adapter::{config, telemetry};
 use support::RedisServer;
@@ -537,7 +537,7 @@ fn one_run(
         // The two start-up lines the child times itself (see `child_times`).
         .env(
             "RUST_LOG",
-            "warn,queue_metrics_adapter::cli=info,queue_metrics_adapter::redis=info",
+            "warn,queue_metrics_adapter::cli=info,queue_metrics_adapter::sources::redis=info",
         )
         .stdin(Stdio::null())
         .stdout(Stdio::null())

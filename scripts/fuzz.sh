@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the Prometheus/OpenMetrics text parser (src/scrape/exposition.rs)
+# Fuzzes the Prometheus/OpenMetrics text parser (src/sources/scrape/exposition.rs)
 # for a bounded time, with the best engine this machine has:
 #
 #     scripts/fuzz.sh                         # about 60 s of fuzzing

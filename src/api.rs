@@ -13,9 +13,6 @@
 //! (`k8s.io/metrics/pkg/apis/external_metrics/v1beta1/types.go`).
 
 pub mod discovery;
-pub mod quantity;
-pub mod selector;
-pub mod status;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -31,11 +28,12 @@ use serde::ser::SerializeMap;
 use crate::auth::Auth;
 use crate::auth::authn::PeerCerts;
 use crate::config::is_dns1123_label;
+use crate::k8s::quantity;
+use crate::k8s::selector::Selector;
+use crate::k8s::status::ApiError;
 use crate::store::{Metric, Store, now_ms};
 use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
 use discovery::{AGGREGATED_V2, AGGREGATED_V2BETA1, DiscoveryFormat, Documents};
-use selector::Selector;
-use status::ApiError;
 
 /// The API group served.
 pub const GROUP: &str = "external.metrics.k8s.io";
@@ -238,6 +236,7 @@ impl ApiState {
             )));
         }
         let not_found = || ApiError::MetricNotFound {
+            group: GROUP,
             metric: metric.to_string(),
             namespace: namespace.to_string(),
         };

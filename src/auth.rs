@@ -20,7 +20,6 @@
 pub mod authn;
 pub mod cache;
 pub mod extension;
-pub mod request_info;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,11 +40,11 @@ use kube::runtime::{WatchStreamExt, watcher};
 use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
-use crate::api::selector::Selector;
-use crate::api::status::{self, ApiError};
+use crate::k8s::request_info::RequestInfo;
+use crate::k8s::selector::Selector;
+use crate::k8s::status::{self, ApiError};
 use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
 use cache::TtlCache;
-use request_info::RequestInfo;
 
 /// Why delegated auth could not be set up.
 #[derive(Debug, thiserror::Error)]

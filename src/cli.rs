@@ -16,12 +16,13 @@ use tracing::{error, info, warn};
 use crate::api::{self, ApiState};
 use crate::auth::extension::Overrides;
 use crate::auth::{self, Auth};
-use crate::redis::Poller;
-use crate::scrape::{self, ServiceScraper};
 use crate::server::{self, AdminState};
+use crate::sources::promql;
+use crate::sources::redis::Poller;
+use crate::sources::scrape::{self, ServiceScraper};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat, Metrics};
-use crate::{config, promql, tls};
+use crate::{config, tls};
 
 /// Kubernetes external metrics from Redis queues.
 #[derive(Debug, Parser)]

@@ -32,7 +32,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::api::selector;
+use crate::k8s::selector;
 use crate::tls::{self, client::ClientTls, client::ClientTlsFiles};
 
 mod split;

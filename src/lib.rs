@@ -19,22 +19,22 @@
 //! ```
 //!
 //! - [`config`]: the YAML file, validated with field paths and line numbers.
-//! - [`redis`]: one poller per Redis endpoint; [`redis::read`] says what each
+//! - [`sources::redis`]: one poller per Redis endpoint; [`sources::redis::read`] says what each
 //!   queue type costs in commands and how replies become numbers;
-//!   [`redis::connection`] opens plain or TLS (`rediss://`) connections and
+//!   [`sources::redis::connection`] opens plain or TLS (`rediss://`) connections and
 //!   explains why one failed.
-//! - [`scrape`]: scrapes services' `/metrics` ([`scrape::exposition`] parses,
-//!   [`scrape::window`] computes `rate` and `histogram_quantile` as PromQL
-//!   does, [`scrape::discovery`] follows EndpointSlices).
-//! - [`promql`]: instant queries against an existing Prometheus.
+//! - [`sources::scrape`]: scrapes services' `/metrics` ([`sources::scrape::exposition`] parses,
+//!   [`sources::scrape::window`] computes `rate` and `histogram_quantile` as PromQL
+//!   does, [`sources::scrape::discovery`] follows EndpointSlices).
+//! - [`sources::promql`]: instant queries against an existing Prometheus.
 //! - [`store`]: the latest value of every series, in atomics (PromQL results
 //!   as swapped snapshots); the only thing the API reads.
 //! - [`api`]: discovery, OpenAPI, and the metric endpoint, answering from the
-//!   store; every error is a Kubernetes `Status` ([`api::status`]); label
-//!   selectors ([`api::selector`]) and quantities ([`api::quantity`]) are pure.
+//!   store; every error is a Kubernetes `Status` ([`k8s::status`]); label
+//!   selectors ([`k8s::selector`]) and quantities ([`k8s::quantity`]) are pure.
 //! - [`auth`]: delegated authentication (front-proxy headers, client
 //!   certificates, TokenReview) and authorization (SubjectAccessReview with
-//!   the attributes of [`auth::request_info`]), cached, failing closed.
+//!   the attributes of [`k8s::request_info`]), cached, failing closed.
 //! - [`tls`], [`server`]: the HTTPS API listener (reloading certificate,
 //!   Go's header limits, [`server::long_uri`] for URIs too long for hyper)
 //!   and the admin listener; [`tls::client`] reads client-side TLS files.
@@ -45,10 +45,9 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod promql;
-pub mod redis;
-pub mod scrape;
+pub mod k8s;
 pub mod server;
+pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod tls;

@@ -47,8 +47,8 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::debug;
 
-use crate::api::status::ApiError;
 use crate::auth::authn::PeerCerts;
+use crate::k8s::status::ApiError;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use long_uri::LongUri;

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 mod check;
-#[path = "../../src/scrape/exposition.rs"]
+#[path = "../../src/sources/scrape/exposition.rs"]
 #[allow(dead_code)] // the targets use only parse and parse_with
 mod exposition;
 

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::api::quantity;
+use crate::k8s::quantity;
 use crate::store::{Store, now_ms};
 
 /// Seconds between the page's own refreshes.

@@ -3,7 +3,7 @@
 
 #[path = "../../fuzz_targets/check.rs"]
 mod check;
-#[path = "../../../src/scrape/exposition.rs"]
+#[path = "../../../src/sources/scrape/exposition.rs"]
 #[allow(dead_code)] // the targets use only parse and parse_with
 mod exposition;
 

@@ -93,7 +93,7 @@
 //! # Example
 //!
 //! ```
-//! use queue_metrics_adapter::scrape::exposition::{self, Format};
+//! use queue_metrics_adapter::sources::scrape::exposition::{self, Format};
 //!
 //! let body = "# TYPE rpc_seconds histogram\n\
 //!             rpc_seconds_bucket{le=\"0.1\"} 3\n\

@@ -12,8 +12,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
 
-use super::GROUP;
-
 /// An API request that cannot be answered with data.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -21,6 +19,8 @@ pub enum ApiError {
     /// deliberately indistinguishable). 404 NotFound.
     #[error("external metric {metric:?} not found for namespace {namespace:?}")]
     MetricNotFound {
+        /// API group of the resource, for the Status details (the caller's group).
+        group: &'static str,
         /// Requested metric name.
         metric: String,
         /// Requested namespace.
@@ -183,9 +183,9 @@ impl ApiError {
     /// The Status object.
     pub fn status(&self) -> Status {
         let details = match self {
-            ApiError::MetricNotFound { metric, .. } => Some(StatusDetails {
+            ApiError::MetricNotFound { group, metric, .. } => Some(StatusDetails {
                 name: Some(metric.clone()),
-                group: Some(GROUP.to_string()),
+                group: Some(group.to_string()),
                 kind: Some(metric.clone()),
                 ..StatusDetails::default()
             }),
@@ -233,6 +233,7 @@ mod tests {
     #[test]
     fn not_found_status_shape() {
         let e = ApiError::MetricNotFound {
+            group: "external.metrics.k8s.io",
             metric: "queue_depth".into(),
             namespace: "ns".into(),
         };
