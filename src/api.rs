@@ -2,7 +2,7 @@
 //!
 //! Routing is done by hand over the decoded path so that every answer,
 //! including a malformed path or query, is either a document or a
-//! Kubernetes `Status` ([`status::ApiError`]), and so that request metrics are
+//! Kubernetes `Status` ([`crate::k8s::status::ApiError`]), and so that request metrics are
 //! labelled by route template. Nothing here touches Redis: a metric request
 //! is an index lookup, a few atomic loads and one JSON serialisation.
 //!
