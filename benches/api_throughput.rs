@@ -61,7 +61,7 @@ use axum::http::header;
 use axum::http::{HeaderMap, Method, Uri};
 use queue_metrics_adapter::api::ApiState;
 use queue_metrics_adapter::cli::Running;
-use queue_metrics_adapter::store::{Metric, Store, now_ms};
+use queue_metrics_adapter::store::{self, now_ms};
 use queue_metrics_adapter::{config, server, telemetry, tls};
 use rustls::ClientConfig;
 use support::RedisServer;
@@ -372,16 +372,27 @@ queues:
 fn handler_cost(cfg: &config::Config, scenarios: &[(&str, String)]) {
     const CALLS: u32 = 200_000;
     let metrics = telemetry::Metrics::new();
-    let store = Arc::new(Store::new(cfg));
+    let mut builder = store::Builder::new();
+    let writers: Vec<_> = cfg
+        .queues
+        .iter()
+        .map(|q| {
+            builder.queue(
+                &q.name,
+                &q.namespaces,
+                &q.labels,
+                q.kind.has_pending(),
+                q.kind.has_oldest_age(),
+            )
+        })
+        .collect();
+    let store = Arc::new(builder.finish(cfg.max_staleness));
     let now = now_ms();
-    for qi in 0..cfg.queues.len() {
-        for m in Metric::ALL {
-            if let Some(s) = store.queue_series(qi, m) {
-                s.set(3.0 + qi as f64, now);
-            }
-        }
+    for (qi, w) in writers.iter().enumerate() {
+        let v = 3.0 + qi as f64;
+        w.write(v, v, Some(now - (v * 1000.0) as u64), now);
+        w.mark_ready();
     }
-    store.mark_ready(0);
     let state = ApiState::new(store, metrics.api.clone(), None);
     let headers = HeaderMap::new();
     println!();

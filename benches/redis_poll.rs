@@ -43,8 +43,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use queue_metrics_adapter::config::{self, KeySource, QueueKind};
-use queue_metrics_adapter::sources::redis::{Poller, read};
-use queue_metrics_adapter::store::{Metric, Store, now_ms};
+use queue_metrics_adapter::sources::Sources;
+use queue_metrics_adapter::sources::redis::read;
+use queue_metrics_adapter::store::{self, Metric, Store, now_ms};
 use queue_metrics_adapter::telemetry;
 use support::RedisServer;
 
@@ -97,9 +98,11 @@ fn main() {
 
     // The connection manager is created lazily but needs the runtime's context.
     let enter = rt.enter();
-    let metrics = telemetry::Metrics::new();
-    let store = Arc::new(Store::new(&cfg));
-    let mut pollers = Poller::for_config(&cfg, &store, &metrics.poll).expect("pollers");
+    let mut metrics = telemetry::Metrics::new();
+    let mut builder = store::Builder::new();
+    let sources = Sources::build(&cfg, &mut builder, &mut metrics.registry, None).expect("sources");
+    let store = Arc::new(builder.finish(cfg.max_staleness));
+    let mut pollers = sources.redis.pollers;
     assert_eq!(pollers.len(), 1, "one endpoint");
     let mut poller = pollers.pop().expect("one poller");
 

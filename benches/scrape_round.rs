@@ -16,10 +16,11 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
+use prometheus_client::registry::Registry;
 use queue_metrics_adapter::config;
+use queue_metrics_adapter::sources::scrape::metrics::ScrapeMetrics;
 use queue_metrics_adapter::sources::scrape::{Http, ServiceScraper, exposition};
-use queue_metrics_adapter::store::Store;
-use queue_metrics_adapter::telemetry::Metrics;
+use queue_metrics_adapter::store;
 
 const ENDPOINTS: usize = 200;
 const BOUNDS: [&str; 11] = [
@@ -110,17 +111,18 @@ async fn rounds(histograms: usize) {
             .join(", ")
     );
     let cfg = config::parse(&yaml, &|_| None).unwrap();
-    let store = Store::new(&cfg);
-    let metrics = Metrics::new();
+    let mut builder = store::Builder::new();
     let targets = Arc::new(ArcSwap::from_pointee(urls.clone()));
-    let mut scraper = ServiceScraper::new(0, cfg.services[0].clone(), targets);
+    let mut scraper = ServiceScraper::build(&cfg.services[0], &mut builder, targets);
+    let _store = builder.finish(cfg.max_staleness);
+    let metrics = ScrapeMetrics::register(&mut Registry::default());
     let http = Http::new(Duration::from_secs(5), 10 << 20);
     let mut times = Vec::new();
     let mut bytes = 0;
     for i in 0..33 {
         tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Instant::now();
-        let r = scraper.round(&http, &store, &metrics.scrape).await;
+        let r = scraper.round(&http, &metrics).await;
         let el = t.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(r.up, ENDPOINTS, "every endpoint scraped");
         bytes = r.bytes;

@@ -74,8 +74,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use queue_metrics_adapter::sources::redis::Poller;
-use queue_metrics_adapter::store::Store;
+use queue_metrics_adapter::sources::Sources;
+use queue_metrics_adapter::store;
 use queue_metrics_adapter::{config, telemetry};
 use support::RedisServer;
 
@@ -393,21 +393,21 @@ fn attribution(yaml: &str) {
         format!("+{:.2}", h.peak.saturating_sub(base) as f64 / 1048576.0),
         "-"
     );
-    let t = Instant::now();
-    let metrics = telemetry::Metrics::new();
-    let store = Arc::new(Store::new(&cfg));
-    row("Metrics::new + Store::new", t.elapsed(), heap_mark());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let t = Instant::now();
-    let mut pollers = {
+    let mut metrics = telemetry::Metrics::new();
+    let mut builder = store::Builder::new();
+    let sources = {
         let _enter = rt.enter();
-        Poller::for_config(&cfg, &store, &metrics.poll).expect("pollers")
+        Sources::build(&cfg, &mut builder, &mut metrics.registry, None).expect("sources")
     };
-    row("Poller::for_config", t.elapsed(), heap_mark());
+    let store = Arc::new(builder.finish(cfg.max_staleness));
+    let mut pollers = sources.redis.pollers;
+    row("Sources::build + store", t.elapsed(), heap_mark());
     let t = Instant::now();
     let r = rt.block_on(pollers[0].poll_once());
     row(

@@ -31,7 +31,7 @@ use crate::config::is_dns1123_label;
 use crate::k8s::quantity;
 use crate::k8s::selector::Selector;
 use crate::k8s::status::ApiError;
-use crate::store::{Metric, Store, now_ms};
+use crate::store::{Store, now_ms};
 use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
 use discovery::{AGGREGATED_V2, AGGREGATED_V2BETA1, DiscoveryFormat, Documents};
 
@@ -242,92 +242,25 @@ impl ApiState {
         };
         // client-go lowercases metric names in the path; accept any case.
         let name = metric.to_ascii_lowercase();
-        let selector = || self.selector(query.and_then(label_selector));
+        let answer = self.store.answer(namespace, &name).ok_or_else(not_found)?;
+        let selector = self.selector(query.and_then(label_selector))?;
         let now = now_ms();
         let mut items = ListWriter::new();
-        let metric_name: &str;
-        if let Some(m) = Metric::from_name(&name) {
-            metric_name = m.name();
-            let visible = self.store.visible(namespace, m);
-            if visible.is_empty() {
-                return Err(not_found());
-            }
-            let selector = selector()?;
-            for &i in visible {
-                let s = &self.store.series[i];
-                if !selector.matches(|k| s.label(k)) {
-                    continue;
-                }
-                let source = &self.store.source_names[s.source];
-                let last_error = || self.store.source_status[s.source].error();
-                let Some((value, at)) = s.sample() else {
-                    let why =
-                        last_error().map_or_else(|| "not read yet".to_string(), |e| e.to_string());
-                    return Err(ApiError::Unavailable(format!(
-                        "no data for {source} yet: {why}"
-                    )));
-                };
-                self.check_fresh(source, now, at, last_error().as_deref())?;
-                // NaN: the source chose to serve no item (no traffic in its window).
-                if let Some(value) = quantity::format(value) {
-                    self.observe_age(now, at);
-                    items.item(metric_name, &s.labels_json, at, &value);
-                }
-            }
-        } else {
-            let entry = self
-                .store
-                .promql_entry(&name)
-                .filter(|p| p.namespaces.iter().any(|n| n == namespace))
-                .ok_or_else(not_found)?;
-            metric_name = &entry.name;
-            let selector = selector()?;
-            let snap = entry.snapshot.load();
-            let source = format!("promql {:?}", entry.name);
-            if let Some(e) = &snap.query_error {
-                return Err(ApiError::Unavailable(format!("{source}: {e}")));
-            }
-            if snap.read_at_ms == 0 {
-                let why = snap.fetch_error.as_deref().unwrap_or("not queried yet");
-                return Err(ApiError::Unavailable(format!(
-                    "no data for {source} yet: {why}"
-                )));
-            }
-            self.check_fresh(&source, now, snap.read_at_ms, snap.fetch_error.as_deref())?;
-            for (labels, value) in &snap.items {
-                if selector
-                    .matches(|k| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str()))
-                    && let Some(value) = quantity::format(*value)
-                {
-                    self.observe_age(now, snap.read_at_ms);
-                    let labels_json = serde_json::to_string(&Labels(labels)).unwrap_or_default();
-                    items.item(metric_name, &labels_json, snap.read_at_ms, &value);
-                }
-            }
-            return self.list(metric_name, items);
-        }
-        self.list(metric_name, items)
-    }
-
-    /// 503 when data read at `at` is older than the staleness limit.
-    fn check_fresh(
-        &self,
-        source: &str,
-        now: u64,
-        at: u64,
-        last_error: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let age = Duration::from_millis(now.saturating_sub(at));
-        let limit = self.store.max_staleness;
-        if age <= limit {
-            return Ok(());
-        }
-        let why = last_error.map_or_else(String::new, |e| format!("; last error: {e}"));
-        Err(ApiError::Unavailable(format!(
-            "data for {source} is {:.1}s old, older than the {}s staleness limit{why}",
-            age.as_secs_f64(),
-            limit.as_secs_f64()
-        )))
+        answer
+            .read(
+                now,
+                self.store.max_staleness,
+                |labels| selector.matches(|k| label(labels, k)),
+                |labels_json, at, value| {
+                    // NaN: the source chose to serve no item (no traffic in its window).
+                    if let Some(value) = quantity::format(value) {
+                        self.observe_age(now, at);
+                        items.item(&answer.metric, labels_json, at, &value);
+                    }
+                },
+            )
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        self.list(&answer.metric, items)
     }
 
     fn observe_age(&self, now: u64, at: u64) {
@@ -364,6 +297,14 @@ impl ApiState {
         }
         Ok(items.finish())
     }
+}
+
+/// The value of `key` in a label list.
+fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    labels
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Most distinct label selectors kept parsed.

@@ -9,18 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand};
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::api::{self, ApiState};
 use crate::auth::extension::Overrides;
 use crate::auth::{self, Auth};
 use crate::server::{self, AdminState};
-use crate::sources::promql;
-use crate::sources::redis::Poller;
-use crate::sources::scrape::{self, ServiceScraper};
-use crate::store::Store;
+use crate::sources::Sources;
+use crate::store::{self, Store};
 use crate::telemetry::{self, LogFormat, Metrics};
 use crate::{config, tls};
 
@@ -271,9 +268,15 @@ async fn serve(a: ServeArgs, cfg: config::Config) -> anyhow::Result<()> {
     // Everything running holds what it needs; the parsed file can go (with
     // 10,000 queues it is several MiB).
     drop(cfg);
-    running.spawn(cert.watch(a.tls_reload_interval));
+    running.spawn(
+        cert.watch(a.tls_reload_interval)
+            .instrument(tracing::info_span!("tls", watch = "serving certificate")),
+    );
     if let Some(auth) = auth {
-        running.spawn(auth.watch_configmap());
+        running.spawn(auth.watch_configmap().instrument(tracing::info_span!(
+            "auth",
+            watch = "extension-apiserver-authentication"
+        )));
     }
     shutdown_signal().await;
     info!("shutting down");
@@ -336,39 +339,10 @@ impl Running {
             kube,
         } = serving;
         let mut metrics = Metrics::new();
-        let store = Arc::new(Store::new(cfg));
+        let mut builder = store::Builder::new();
+        let sources = Sources::build(cfg, &mut builder, &mut metrics.registry, kube.as_ref())?;
+        let store = Arc::new(builder.finish(cfg.max_staleness));
         metrics.register_served(store.clone());
-        let pollers = Poller::for_config(cfg, &store, &metrics.poll)?;
-        let mut scrapers = Vec::new();
-        let mut discovery = Vec::new();
-        for (i, svc) in cfg.services.iter().enumerate() {
-            let targets = Arc::new(ArcSwap::from_pointee(Vec::new()));
-            match &svc.targets {
-                config::Targets::Static(urls) => targets.store(Arc::new(urls.clone())),
-                config::Targets::Kubernetes {
-                    namespace,
-                    service,
-                    port,
-                } => {
-                    let client = kube.clone().with_context(|| {
-                        format!(
-                            "service {:?} follows Kubernetes endpoints but there is no Kubernetes API (--kubeconfig)",
-                            svc.name
-                        )
-                    })?;
-                    discovery.push(scrape::discovery::follow(
-                        client,
-                        namespace.clone(),
-                        service.clone(),
-                        port.clone(),
-                        svc.scheme.clone(),
-                        svc.path.clone(),
-                        targets.clone(),
-                    ));
-                }
-            }
-            scrapers.push(ServiceScraper::new(i, svc.clone(), targets));
-        }
         let api_listener = server::bind(secure_listen).await?;
         let admin_listener = server::bind(admin_listen).await?;
         let api_addr = api_listener.local_addr()?;
@@ -389,36 +363,21 @@ impl Running {
         }));
 
         let mut tasks = tokio::task::JoinSet::new();
-        for p in pollers {
-            tasks.spawn(p.run(cfg.poll_interval));
+        for t in sources.tasks() {
+            tasks.spawn(t);
         }
-        for d in discovery {
-            tasks.spawn(d);
-        }
-        if !scrapers.is_empty() {
-            let http = scrape::Http::new(cfg.scrape_timeout, cfg.scrape_body_limit);
-            tasks.spawn(scrape::run(
-                scrapers,
-                http,
-                store.clone(),
-                metrics.scrape.clone(),
-                cfg.scrape_interval,
-            ));
-        }
-        for (i, p) in cfg.promql.iter().enumerate() {
-            tasks.spawn(promql::run(
-                i,
-                p.clone(),
-                store.clone(),
-                metrics.promql.clone(),
-            ));
-        }
-        tasks.spawn(server::serve_tls(api_listener, tls, api::router(api_state)));
-        tasks.spawn(async move {
-            if let Err(e) = axum::serve(admin_listener, admin).await {
-                error!(error = %e, "admin server stopped");
+        tasks.spawn(
+            server::serve_tls(api_listener, tls, api::router(api_state))
+                .instrument(tracing::info_span!("api", listen = %api_addr)),
+        );
+        tasks.spawn(
+            async move {
+                if let Err(e) = axum::serve(admin_listener, admin).await {
+                    error!(error = %e, "admin server stopped");
+                }
             }
-        });
+            .instrument(tracing::info_span!("admin", listen = %admin_addr)),
+        );
         Ok(Running {
             api_addr,
             admin_addr,

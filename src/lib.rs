@@ -50,4 +50,5 @@ pub mod server;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod tick;
 pub mod tls;

@@ -2,7 +2,8 @@
 //!
 //! Logs go through `tracing` as plain text or JSON. Metrics use
 //! prometheus-client; each subsystem owns a struct that registers itself on a
-//! prefixed sub-registry (`qma_poll_*`, `qma_api_*`) and is shared by `Arc`.
+//! prefixed sub-registry (`qma_api_*` here; each source registers its own, as
+//! `qma_poll_*` beside the Redis poller) and is shared by `Arc`.
 
 pub mod served;
 
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -38,43 +38,24 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Every metric the adapter exports, plus the registry they live in.
+/// The registry encoded at `/metrics` and the API's metrics; each source
+/// registers its own metrics on it (`register(&mut Registry)` beside the
+/// source, e.g. `qma_poll_*` in `sources::redis::metrics`).
 pub struct Metrics {
-    /// The registry encoded at `/metrics`.
+    /// The registry encoded at `/metrics` (prefix `qma`).
     pub registry: Registry,
-    /// Redis polling.
-    pub poll: Arc<PollMetrics>,
     /// The external metrics API.
     pub api: Arc<ApiMetrics>,
-    /// Service scrapes.
-    pub scrape: Arc<ScrapeMetrics>,
-    /// PromQL queries.
-    pub promql: Arc<PromqlMetrics>,
 }
 
 impl Metrics {
-    /// Creates and registers every metric.
+    /// Creates the registry and the API's metrics.
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("qma");
-        let poll = Arc::new(PollMetrics::register(
-            registry.sub_registry_with_prefix("poll"),
-        ));
         let api = Arc::new(ApiMetrics::register(
             registry.sub_registry_with_prefix("api"),
         ));
-        let scrape = Arc::new(ScrapeMetrics::register(
-            registry.sub_registry_with_prefix("scrape"),
-        ));
-        let promql = Arc::new(PromqlMetrics::register(
-            registry.sub_registry_with_prefix("promql"),
-        ));
-        Metrics {
-            registry,
-            poll,
-            api,
-            scrape,
-            promql,
-        }
+        Metrics { registry, api }
     }
 
     /// Adds the served values of `store` (see [`served`]).
@@ -95,93 +76,6 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
-    }
-}
-
-/// Labels of per-endpoint poll metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EndpointLabels {
-    /// Endpoint name from the config.
-    pub endpoint: String,
-}
-
-/// Labels of poll errors.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PollErrorLabels {
-    /// Queue name (`*` when the whole endpoint failed).
-    pub queue: String,
-    /// Low-cardinality reason: `unreachable`, `wrong_type`, `server_error`, `protocol`, `scan`.
-    pub reason: String,
-}
-
-/// Labels of per-queue gauges.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct QueueLabels {
-    /// Queue name.
-    pub queue: String,
-}
-
-/// Redis polling metrics (`qma_poll_*`).
-pub struct PollMetrics {
-    /// Wall time of one poll of an endpoint (all queues, all round trips).
-    pub duration: Family<EndpointLabels, Histogram>,
-    /// Round trips used by the last poll of an endpoint.
-    pub round_trips: Family<EndpointLabels, Gauge>,
-    /// Failed reads, by queue and reason.
-    pub errors: Family<PollErrorLabels, Counter>,
-    /// Keys a glob pattern matched at the last SCAN.
-    pub pattern_keys: Family<QueueLabels, Gauge>,
-    /// Streams whose lag had to be counted and hit `lag_count_limit`.
-    pub lag_truncated: Family<QueueLabels, Counter>,
-}
-
-impl PollMetrics {
-    fn register(r: &mut Registry) -> PollMetrics {
-        let m = PollMetrics {
-            duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-            }),
-            round_trips: Family::default(),
-            errors: Family::default(),
-            pattern_keys: Family::default(),
-            lag_truncated: Family::default(),
-        };
-        r.register(
-            "duration_seconds",
-            "Time to poll every queue of a Redis endpoint",
-            m.duration.clone(),
-        );
-        r.register(
-            "round_trips",
-            "Redis round trips used by the last poll",
-            m.round_trips.clone(),
-        );
-        r.register(
-            "errors",
-            "Queue reads that failed, by queue and reason",
-            m.errors.clone(),
-        );
-        r.register(
-            "pattern_keys",
-            "Keys matched by a queue's glob pattern at the last SCAN",
-            m.pattern_keys.clone(),
-        );
-        r.register(
-            "lag_truncated",
-            "Polls where a stream's undelivered entries were counted up to lag_count_limit",
-            m.lag_truncated.clone(),
-        );
-        m
-    }
-
-    /// Counts one failed read.
-    pub fn error(&self, queue: &str, reason: &str) {
-        self.errors
-            .get_or_create(&PollErrorLabels {
-                queue: queue.to_string(),
-                reason: reason.to_string(),
-            })
-            .inc();
     }
 }
 
@@ -250,125 +144,6 @@ impl ApiMetrics {
             "Age of the values served, at the time they were served",
             m.data_age.clone(),
         );
-        m
-    }
-}
-
-/// Labels of per-service scrape metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ServiceLabels {
-    /// Service name from the config.
-    pub service: String,
-}
-
-/// Labels of target counts.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TargetStateLabels {
-    /// Service name.
-    pub service: String,
-    /// `up` or `down` in the last round.
-    pub state: String,
-}
-
-/// Labels of scrape errors.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ScrapeErrorLabels {
-    /// Service name.
-    pub service: String,
-    /// `fetch`, `timeout`, `http_status`, `too_large`, `parse`.
-    pub reason: String,
-}
-
-/// Service scrape metrics (`qma_scrape_*`).
-pub struct ScrapeMetrics {
-    /// Time of one round over all targets of a service.
-    pub duration: Family<ServiceLabels, Histogram>,
-    /// Body bytes read.
-    pub bytes: Family<ServiceLabels, Counter>,
-    /// Targets up and down in the last round.
-    pub targets: Family<TargetStateLabels, Gauge>,
-    /// Failed target scrapes by reason.
-    pub errors: Family<ScrapeErrorLabels, Counter>,
-}
-
-impl ScrapeMetrics {
-    fn register(r: &mut Registry) -> ScrapeMetrics {
-        let m = ScrapeMetrics {
-            duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.001, 2.0, 14))
-            }),
-            bytes: Family::default(),
-            targets: Family::default(),
-            errors: Family::default(),
-        };
-        r.register(
-            "duration_seconds",
-            "Time to scrape every target of a service",
-            m.duration.clone(),
-        );
-        r.register("bytes", "Bytes of /metrics read", m.bytes.clone());
-        r.register(
-            "targets",
-            "Targets up and down in the last round",
-            m.targets.clone(),
-        );
-        r.register(
-            "errors",
-            "Target scrapes that failed, by service and reason",
-            m.errors.clone(),
-        );
-        m
-    }
-
-    /// Counts one failed scrape.
-    pub fn error(&self, service: &str, reason: &str) {
-        self.errors
-            .get_or_create(&ScrapeErrorLabels {
-                service: service.to_string(),
-                reason: reason.to_string(),
-            })
-            .inc();
-    }
-}
-
-/// Labels of PromQL metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PromqlLabels {
-    /// PromQL entry name.
-    pub name: String,
-}
-
-/// Labels of PromQL errors.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PromqlErrorLabels {
-    /// PromQL entry name.
-    pub name: String,
-    /// `query` (Prometheus answered with an error) or `fetch`.
-    pub reason: String,
-}
-
-/// PromQL source metrics (`qma_promql_*`).
-pub struct PromqlMetrics {
-    /// Query latency.
-    pub duration: Family<PromqlLabels, Histogram>,
-    /// Failed queries.
-    pub errors: Family<PromqlErrorLabels, Counter>,
-}
-
-impl PromqlMetrics {
-    fn register(r: &mut Registry) -> PromqlMetrics {
-        let m = PromqlMetrics {
-            duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.001, 2.0, 14))
-            }),
-            errors: Family::default(),
-        };
-        r.register(
-            "duration_seconds",
-            "PromQL query latency",
-            m.duration.clone(),
-        );
-        r.register("errors", "PromQL queries that failed", m.errors.clone());
         m
     }
 }

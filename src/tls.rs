@@ -22,6 +22,8 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tracing::{info, warn};
 
+use crate::tick::{self, Round};
+
 /// Result type of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -178,16 +180,20 @@ impl ReloadingCert {
         if self.files.is_none() {
             return;
         }
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match self.reload_if_changed() {
-                Ok(true) => info!("serving certificate reloaded"),
-                Ok(false) => {}
-                Err(e) => {
-                    warn!(error = %e, "serving certificate changed but could not be loaded; keeping the old one")
-                }
+        tick::every(every, Reload(self)).await;
+    }
+}
+
+/// One check of the certificate files.
+struct Reload(Arc<ReloadingCert>);
+
+impl Round for Reload {
+    async fn round(&mut self) {
+        match self.0.reload_if_changed() {
+            Ok(true) => info!("serving certificate reloaded"),
+            Ok(false) => {}
+            Err(e) => {
+                warn!(error = %e, "serving certificate changed but could not be loaded; keeping the old one")
             }
         }
     }

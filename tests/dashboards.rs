@@ -282,7 +282,6 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let dead = support::free_port(); // a gateway pod that never answers
     let prom_port = support::free_port();
     let adapter = Adapter::start(&config(&redis.url(), &pod.url(), dead, prom_port)).await;
-    adapter.wait_ready().await;
     let exporter = Exporter::start(Cluster {
         hpas: vec![
             Hpa {
@@ -319,6 +318,8 @@ async fn every_dashboard_query_returns_data_from_a_real_prometheus() {
         &rules,
     )
     .await;
+    // Ready once Prometheus, which the PromQL entries query, answers too.
+    adapter.wait_ready().await;
 
     // The HPA controller's requests, and some that fail: an unknown metric
     // (404) and a queue whose key has the wrong type (503).

@@ -87,6 +87,22 @@ fn labels(l: &[(String, String)]) -> String {
         .join(", ")
 }
 
+/// The sources still waiting for their first read, named, the first few.
+pub fn not_ready(store: &Store) -> String {
+    const SHOWN: usize = 5;
+    let waiting: Vec<String> = store.not_ready().map(|s| s.to_string()).collect();
+    let mut text = waiting
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if waiting.len() > SHOWN {
+        text.push_str(&format!(" and {} more", waiting.len() - SHOWN));
+    }
+    text
+}
+
 /// The page.
 pub fn render(store: &Store, ready: bool) -> String {
     let now = now_ms();
@@ -109,33 +125,35 @@ tr.stale td,tr.neverread td{{background:#fde8e8}} tr.noitem td{{color:#666}}
 <p>{} · values older than {} s are refused (503) · this page refreshes every {REFRESH_SECONDS} s · <a href="/metrics">/metrics</a> · <a href="/readyz">/readyz</a></p>
 "#,
         if ready {
-            "ready"
+            "ready".to_string()
         } else {
-            "<strong>not ready</strong>: waiting for the first poll of every Redis endpoint"
+            format!(
+                "<strong>not ready</strong>: waiting for the first read of {}",
+                escape(&not_ready(store))
+            )
         },
         store.max_staleness.as_secs_f64(),
     );
-    let namespaces = store.namespaces_by_series();
     let _ = write!(
         h,
         "<h2>Series ({})</h2>\n<table id=\"series\"><thead><tr><th>metric</th><th>labels</th><th>namespaces</th><th>value</th><th>age</th><th>state</th><th>source</th><th>last error</th></tr></thead><tbody>\n",
         store.series.len()
     );
-    for (i, s) in store.series.iter().enumerate() {
+    for s in &store.series {
         let (v, at) = s.sample().unwrap_or((f64::NAN, 0));
         let state = State::of(at, v, now, store.max_staleness);
-        let error = store.source_status[s.source].error();
+        let error = s.source.error();
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"state\">{}</td><td>{}</td><td class=\"err\">{}</td></tr>",
             state.label().replace(' ', ""),
             s.metric.name(),
             labels(&s.labels),
-            escape(&namespaces[i].join(", ")),
+            escape(&s.source.namespaces.join(", ")),
             value(v, state),
             age(at, now),
             state.label(),
-            escape(&store.source_names[s.source]),
+            escape(&s.source.to_string()),
             error.as_deref().map(escape).unwrap_or_default(),
         );
     }
@@ -145,14 +163,14 @@ tr.stale td,tr.neverread td{{background:#fde8e8}} tr.noitem td{{color:#666}}
         for p in &store.promql {
             let snap = p.snapshot.load();
             let error = snap.query_error.as_deref().or(snap.fetch_error.as_deref());
-            let ns = escape(&p.namespaces.join(", "));
+            let ns = escape(&p.source.namespaces.join(", "));
             let row = |h: &mut String, l: &str, v: f64| {
                 let state = State::of(snap.read_at_ms, v, now, store.max_staleness);
                 let _ = writeln!(
                     h,
                     "<tr class=\"{}\"><td>{}</td><td>{l}</td><td>{ns}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"state\">{}</td><td class=\"err\">{}</td></tr>",
                     state.label().replace(' ', ""),
-                    escape(&p.name),
+                    escape(&p.source.name),
                     value(v, state),
                     age(snap.read_at_ms, now),
                     state.label(),
@@ -162,8 +180,8 @@ tr.stale td,tr.neverread td{{background:#fde8e8}} tr.noitem td{{color:#666}}
             if snap.items.is_empty() {
                 row(&mut h, "(no items)", f64::NAN);
             }
-            for (l, v) in &snap.items {
-                row(&mut h, &labels(l), *v);
+            for item in &snap.items {
+                row(&mut h, &labels(&item.labels), item.value);
             }
         }
         h.push_str("</tbody></table>\n");
@@ -177,32 +195,23 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::store::{Metric, PromqlSnapshot};
-
     #[test]
     fn every_series_with_its_state_and_hostile_text_escaped() {
-        let cfg = crate::config::parse(
-            "max_staleness: 10s\nqueues:\n  - {name: fresh, namespaces: [a], key: k, type: list}\n  - {name: old, namespaces: [a, b], key: o, type: list}\n  - {name: never, namespaces: [a], key: n, type: list}\npromql:\n  - {name: evil, namespaces: [a], url: \"http://p\", query: \"vector(1)\"}\n",
-            &|_| None,
-        )
-        .unwrap();
-        let store = Store::new(&cfg);
+        let ns = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut b = crate::store::Builder::new();
+        let fresh = b.queue("fresh", &ns(&["a"]), &[], false, false);
+        let old = b.queue("old", &ns(&["a", "b"]), &[], false, false);
+        b.queue("never", &ns(&["a"]), &[], false, false);
+        let evil = b.promql("evil", &ns(&["a"]));
+        let store = b.finish(Duration::from_secs(10));
         let now = now_ms();
-        store
-            .queue_series(0, Metric::QueueDepth)
-            .unwrap()
-            .set(7.0, now);
-        store
-            .queue_series(1, Metric::QueueDepth)
-            .unwrap()
-            .set(3.0, now - 60_000);
-        store.source_status[1].set_error(Some(Arc::from("redis <down> & \"out\"")));
-        store.promql[0].snapshot.store(Arc::new(PromqlSnapshot {
-            items: vec![(vec![("x".into(), "<script>alert(1)</script>".into())], 1.5)],
-            read_at_ms: now,
-            query_error: None,
-            fetch_error: None,
-        }));
+        fresh.write(7.0, 0.0, None, now);
+        old.write(3.0, 0.0, None, now - 60_000);
+        old.fail(Arc::from("redis <down> & \"out\""));
+        evil.publish(vec![(
+            vec![("x".into(), "<script>alert(1)</script>".into())],
+            1.5,
+        )]);
         let page = render(&store, true);
         assert!(
             page.contains(

@@ -16,9 +16,17 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::debug;
 
-use crate::config::{Promql, WhenEmpty};
-use crate::store::{Items, PromqlSnapshot, Store, now_ms};
-use crate::telemetry::{PromqlErrorLabels, PromqlLabels, PromqlMetrics};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+
+use super::Task;
+use crate::config::{Config, Promql, WhenEmpty};
+use crate::store::{Builder, Items, PromqlWriter};
+use crate::tick::{self, Round};
 
 /// Why a query gave no result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -120,52 +128,71 @@ pub fn items(body: &[u8], when_empty: WhenEmpty) -> Result<Items, Error> {
     Ok(out)
 }
 
-/// Queries one entry every `interval` until dropped.
-pub async fn run(index: usize, cfg: Promql, store: Arc<Store>, metrics: Arc<PromqlMetrics>) {
-    let http = reqwest::Client::builder()
-        .timeout(cfg.timeout + Duration::from_secs(1))
-        .build()
-        .unwrap_or_default();
-    let mut tick = tokio::time::interval(cfg.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
+/// One PromQL entry: its query, HTTP client and store writer.
+pub struct Entry {
+    cfg: Promql,
+    http: reqwest::Client,
+    writer: PromqlWriter,
+    metrics: Arc<PromqlMetrics>,
+}
+
+/// Builds one [`Entry`] per `promql:` entry, each with its store writer, and
+/// registers `qma_promql_*` on `registry`.
+pub fn build(config: &Config, store: &mut Builder, registry: &mut Registry) -> Vec<Entry> {
+    let metrics = Arc::new(PromqlMetrics::register(
+        registry.sub_registry_with_prefix("promql"),
+    ));
+    config
+        .promql
+        .iter()
+        .map(|p| Entry {
+            http: reqwest::Client::builder()
+                .timeout(p.timeout + Duration::from_secs(1))
+                .build()
+                .unwrap_or_default(),
+            writer: store.promql(&p.name, &p.namespaces),
+            cfg: p.clone(),
+            metrics: metrics.clone(),
+        })
+        .collect()
+}
+
+/// One task per entry, querying every `interval` inside a span naming it.
+pub fn tasks(entries: Vec<Entry>) -> Vec<Task> {
+    entries
+        .into_iter()
+        .map(|e| {
+            let span = tracing::info_span!("promql", name = %e.cfg.name);
+            Box::pin(tick::every(e.cfg.interval, e).instrument(span)) as Task
+        })
+        .collect()
+}
+
+impl Round for Entry {
+    async fn round(&mut self) {
         let started = Instant::now();
-        let result = query(&http, &cfg).await;
-        metrics
+        let result = query(&self.http, &self.cfg).await;
+        self.metrics
             .duration
             .get_or_create(&PromqlLabels {
-                name: cfg.name.clone(),
+                name: self.cfg.name.clone(),
             })
             .observe(started.elapsed().as_secs_f64());
-        let entry = &store.promql[index];
-        let old = entry.snapshot.load_full();
-        let next = match result {
-            Ok(items) => PromqlSnapshot {
-                items,
-                read_at_ms: now_ms(),
-                query_error: None,
-                fetch_error: None,
-            },
+        match result {
+            Ok(items) => self.writer.publish(items),
             Err(e) => {
-                debug!(name = %cfg.name, error = %e, "promql query failed");
+                debug!(name = %self.cfg.name, error = %e, "promql query failed");
                 let query = matches!(e, Error::Query { .. } | Error::ResultType(_));
-                metrics
+                self.metrics
                     .errors
                     .get_or_create(&PromqlErrorLabels {
-                        name: cfg.name.clone(),
+                        name: self.cfg.name.clone(),
                         reason: if query { "query" } else { "fetch" }.to_string(),
                     })
                     .inc();
-                PromqlSnapshot {
-                    items: old.items.clone(),
-                    read_at_ms: old.read_at_ms,
-                    query_error: query.then(|| e.to_string()),
-                    fetch_error: (!query).then(|| e.to_string()),
-                }
+                self.writer.fail(e.to_string(), query);
             }
-        };
-        entry.snapshot.store(Arc::new(next));
+        }
     }
 }
 
@@ -192,6 +219,48 @@ async fn query(http: &reqwest::Client, cfg: &Promql) -> Result<Items, Error> {
             Err(Error::Fetch(format!("HTTP {status}: {e}")))
         }
         other => other,
+    }
+}
+
+/// Labels of PromQL metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromqlLabels {
+    /// PromQL entry name.
+    pub name: String,
+}
+
+/// Labels of PromQL errors.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PromqlErrorLabels {
+    /// PromQL entry name.
+    pub name: String,
+    /// `query` (Prometheus answered with an error) or `fetch`.
+    pub reason: String,
+}
+
+/// PromQL source metrics (`qma_promql_*`).
+pub struct PromqlMetrics {
+    /// Query latency.
+    pub duration: Family<PromqlLabels, Histogram>,
+    /// Failed queries.
+    pub errors: Family<PromqlErrorLabels, Counter>,
+}
+
+impl PromqlMetrics {
+    pub fn register(r: &mut Registry) -> PromqlMetrics {
+        let m = PromqlMetrics {
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+            errors: Family::default(),
+        };
+        r.register(
+            "duration_seconds",
+            "PromQL query latency",
+            m.duration.clone(),
+        );
+        r.register("errors", "PromQL queries that failed", m.errors.clone());
+        m
     }
 }
 

@@ -21,6 +21,7 @@
 //! the API refuses once it is older than `max_staleness`.
 
 pub mod connection;
+pub mod metrics;
 pub mod read;
 
 use std::collections::HashMap;
@@ -33,10 +34,15 @@ use redis::aio::MultiplexedConnection;
 use redis::{Pipeline, Value};
 use tracing::{debug, info, warn};
 
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+
+use super::Task;
 use crate::config::{Config, Endpoint, KeySource, QueueKind};
-use crate::store::{Metric, Store, now_ms};
-use crate::telemetry::{EndpointLabels, PollMetrics, QueueLabels};
+use crate::store::{Builder, QueueWriter, now_ms};
+use crate::tick::{self, Round};
 use connection::Connection;
+use metrics::{EndpointLabels, PollMetrics, QueueLabels};
 use read::{Continuation, ReadError, Reading, Step};
 
 /// Result type of this module.
@@ -78,16 +84,83 @@ pub enum Error {
 /// Most keys one glob pattern may expand to; more are ignored with a warning.
 const MAX_PATTERN_KEYS: usize = 100_000;
 
+/// The Redis source: one poller per endpoint that has queues.
+pub struct Redis {
+    /// The pollers, one per endpoint in use.
+    pub pollers: Vec<Poller>,
+    interval: Duration,
+}
+
+impl Redis {
+    /// Builds a poller for every endpoint some queue uses, with a store
+    /// writer per queue, and registers `qma_poll_*` on `registry`.
+    pub fn build(config: &Config, store: &mut Builder, registry: &mut Registry) -> Result<Redis> {
+        let metrics = Arc::new(PollMetrics::register(
+            registry.sub_registry_with_prefix("poll"),
+        ));
+        let mut writers: Vec<Option<QueueWriter>> = config
+            .queues
+            .iter()
+            .map(|q| {
+                Some(store.queue(
+                    &q.name,
+                    &q.namespaces,
+                    &q.labels,
+                    q.kind.has_pending(),
+                    q.kind.has_oldest_age(),
+                ))
+            })
+            .collect();
+        let pollers = config
+            .endpoints
+            .iter()
+            .enumerate()
+            // An endpoint no queue uses is not polled (nor connected to).
+            .filter(|(i, _)| config.queues.iter().any(|q| q.endpoint == *i))
+            .map(|(i, e)| {
+                let queues = config
+                    .queues
+                    .iter()
+                    .zip(writers.iter_mut())
+                    .filter(|(q, _)| q.endpoint == i)
+                    .filter_map(|(q, w)| {
+                        Some(PollQueue {
+                            writer: w.take()?,
+                            source: q.source.clone(),
+                            kind: q.kind.clone(),
+                        })
+                    })
+                    .collect();
+                Poller::new(e.clone(), queues, config.scan_interval, metrics.clone())
+            })
+            .collect::<Result<_>>()?;
+        Ok(Redis {
+            pollers,
+            interval: config.poll_interval,
+        })
+    }
+
+    /// One task per endpoint, polling every `poll_interval` inside a span
+    /// naming the endpoint.
+    pub fn tasks(self) -> Vec<Task> {
+        self.pollers
+            .into_iter()
+            .map(|p| {
+                let span = tracing::info_span!("redis", endpoint = %p.endpoint.name);
+                Box::pin(p.run(self.interval).instrument(span)) as Task
+            })
+            .collect()
+    }
+}
+
 /// Polls one Redis endpoint into the store.
 pub struct Poller {
-    endpoint_index: usize,
     endpoint: Endpoint,
-    /// (config index, what to read) of every queue on this endpoint.
-    queues: Vec<(usize, PollQueue)>,
-    store: Arc<Store>,
+    /// Every queue on this endpoint.
+    queues: Vec<PollQueue>,
     metrics: Arc<PollMetrics>,
     conn: Connection,
-    /// Keys of each glob queue (by config index) from the last SCAN.
+    /// Keys of each glob queue (by position in `queues`) from the last SCAN.
     pattern_keys: HashMap<usize, Vec<String>>,
     last_scan: Option<Instant>,
     scan_interval: Duration,
@@ -97,10 +170,10 @@ pub struct Poller {
     polled: bool,
 }
 
-/// The part of a queue's config a poller needs (not its namespaces or labels).
+/// A queue as a poller reads it: where, what kind, and its store writer.
 #[derive(Debug, Clone)]
 struct PollQueue {
-    name: String,
+    writer: QueueWriter,
     source: KeySource,
     kind: QueueKind,
 }
@@ -115,59 +188,16 @@ pub struct PollReport {
 }
 
 impl Poller {
-    /// One poller per endpoint of `config`.
-    pub fn for_config(
-        config: &Config,
-        store: &Arc<Store>,
-        metrics: &Arc<PollMetrics>,
-    ) -> Result<Vec<Poller>> {
-        config
-            .endpoints
-            .iter()
-            .enumerate()
-            // An endpoint no queue uses is not polled (nor connected to).
-            .filter(|(i, _)| config.queues.iter().any(|q| q.endpoint == *i))
-            .map(|(i, e)| {
-                let queues = config
-                    .queues
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, q)| q.endpoint == i)
-                    .map(|(qi, q)| {
-                        let q = PollQueue {
-                            name: q.name.clone(),
-                            source: q.source.clone(),
-                            kind: q.kind.clone(),
-                        };
-                        (qi, q)
-                    })
-                    .collect();
-                Poller::new(
-                    i,
-                    e.clone(),
-                    queues,
-                    config.scan_interval,
-                    store.clone(),
-                    metrics.clone(),
-                )
-            })
-            .collect()
-    }
-
     fn new(
-        endpoint_index: usize,
         endpoint: Endpoint,
-        queues: Vec<(usize, PollQueue)>,
+        queues: Vec<PollQueue>,
         scan_interval: Duration,
-        store: Arc<Store>,
         metrics: Arc<PollMetrics>,
     ) -> Result<Poller> {
         let conn = Connection::new(endpoint.clone())?;
         Ok(Poller {
-            endpoint_index,
             endpoint,
             queues,
-            store,
             metrics,
             conn,
             pattern_keys: HashMap::new(),
@@ -179,14 +209,9 @@ impl Poller {
     }
 
     /// Polls every `interval` until the task is dropped.
-    pub async fn run(mut self, interval: Duration) {
+    pub async fn run(self, interval: Duration) {
         info!(endpoint = %self.endpoint.name, url = %self.endpoint.url, queues = self.queues.len(), "polling redis");
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            self.poll_once().await;
-        }
+        tick::every(interval, self).await;
     }
 
     /// Refreshes glob patterns if due, then reads every queue once.
@@ -210,7 +235,9 @@ impl Poller {
                     info!(endpoint = %self.endpoint.name, "redis reachable again");
                     self.reachable = true;
                 }
-                self.store.mark_ready(self.endpoint_index);
+                for q in &self.queues {
+                    q.writer.mark_ready();
+                }
                 if !self.polled {
                     self.polled = true;
                     info!(
@@ -230,9 +257,9 @@ impl Poller {
                     self.reachable = false;
                 }
                 let reason: Arc<str> = Arc::from(e.to_string());
-                for (qi, q) in &self.queues {
-                    self.store.source_status[*qi].set_error(Some(reason.clone()));
-                    self.metrics.error(&q.name, "unreachable");
+                for q in &self.queues {
+                    q.writer.fail(reason.clone());
+                    self.metrics.error(q.writer.name(), "unreachable");
                 }
                 PollReport {
                     round_trips: 0,
@@ -257,30 +284,30 @@ impl Poller {
     /// Expands every glob pattern with SCAN (never KEYS), filtered by the queue's type.
     async fn scan_patterns(&mut self, conn: &MultiplexedConnection) {
         self.last_scan = Some(Instant::now());
-        for (qi, q) in &self.queues {
+        for (pos, q) in self.queues.iter().enumerate() {
             let KeySource::Pattern(pattern) = &q.source else {
                 continue;
             };
             match scan(&mut conn.clone(), pattern, q.kind.type_name()).await {
                 Ok(mut keys) => {
                     if keys.len() > MAX_PATTERN_KEYS {
-                        warn!(queue = %q.name, matched = keys.len(), max = MAX_PATTERN_KEYS, "pattern matches too many keys; ignoring the rest");
+                        warn!(queue = %q.writer.name(), matched = keys.len(), max = MAX_PATTERN_KEYS, "pattern matches too many keys; ignoring the rest");
                         keys.truncate(MAX_PATTERN_KEYS);
                     }
-                    debug!(queue = %q.name, keys = keys.len(), "pattern scanned");
+                    debug!(queue = %q.writer.name(), keys = keys.len(), "pattern scanned");
                     self.metrics
                         .pattern_keys
                         .get_or_create(&QueueLabels {
-                            queue: q.name.clone(),
+                            queue: q.writer.name().to_string(),
                         })
                         .set(keys.len() as i64);
-                    self.pattern_keys.insert(*qi, keys);
+                    self.pattern_keys.insert(pos, keys);
                 }
                 Err(e) => {
                     // Keep the previous expansion; the read itself will report unreachability.
                     let e = self.conn.unreachable(e);
-                    debug!(queue = %q.name, error = %e, "pattern scan failed");
-                    self.metrics.error(&q.name, "scan");
+                    debug!(queue = %q.writer.name(), error = %e, "pattern scan failed");
+                    self.metrics.error(q.writer.name(), "scan");
                     self.last_scan = None;
                 }
             }
@@ -304,8 +331,8 @@ impl Poller {
         let now_ms = now_ms();
         // (queue position, key, commands) per key, in pipeline order.
         let mut plan = Vec::new();
-        for (pos, (qi, q)) in self.queues.iter().enumerate() {
-            for key in keys(&self.pattern_keys, *qi, q) {
+        for (pos, q) in self.queues.iter().enumerate() {
+            for key in keys(&self.pattern_keys, pos, q) {
                 plan.push((pos, key.as_str(), read::phase1_len(&q.kind)));
             }
         }
@@ -321,7 +348,7 @@ impl Poller {
                     let mut pipe = redis::pipe();
                     pipe.ignore_errors();
                     for &(pos, key, _) in &plan[part.clone()] {
-                        let kind = &queues[pos].1.kind;
+                        let kind = &queues[pos].kind;
                         let now_score = match kind {
                             QueueKind::Zset { unit: Some(u), .. } => {
                                 now_ms as f64 / 1000.0 / u.seconds()
@@ -344,7 +371,7 @@ impl Poller {
                     if totals[pos].is_err() {
                         continue;
                     }
-                    match read::interpret1(&queues[pos].1.kind, key, slice) {
+                    match read::interpret1(&queues[pos].kind, key, slice) {
                         Ok(Step::Done(r)) => add(&mut totals[pos], &r),
                         Ok(Step::More(c)) => more.push((pos, c)),
                         Err(e) => totals[pos] = Err(e),
@@ -378,15 +405,25 @@ impl Poller {
         }
 
         let mut failed = 0;
-        for ((qi, q), total) in self.queues.iter().zip(totals) {
+        for (q, total) in self.queues.iter().zip(totals) {
+            let name = q.writer.name();
             match total {
-                Ok(r) => self.record(*qi, q, &r, read_at),
+                Ok(r) => {
+                    q.writer.write(r.depth, r.pending, r.oldest_ms, read_at);
+                    if r.truncated {
+                        self.metrics
+                            .lag_truncated
+                            .get_or_create(&QueueLabels {
+                                queue: name.to_string(),
+                            })
+                            .inc();
+                    }
+                }
                 Err(e) => {
                     failed += 1;
-                    debug!(queue = %q.name, error = %e, "queue read failed");
-                    self.metrics.error(&q.name, e.reason());
-                    self.store.source_status[*qi]
-                        .set_error(Some(Arc::from(format!("queue {}: {e}", q.name))));
+                    debug!(queue = %name, error = %e, "queue read failed");
+                    self.metrics.error(name, e.reason());
+                    q.writer.fail(Arc::from(format!("queue {name}: {e}")));
                 }
             }
         }
@@ -395,30 +432,11 @@ impl Poller {
             failed_queues: failed,
         })
     }
+}
 
-    fn record(&self, qi: usize, q: &PollQueue, r: &Reading, read_at: u64) {
-        let s = &self.store;
-        if let Some(series) = s.queue_series(qi, Metric::QueueDepth) {
-            series.set(r.depth, read_at);
-        }
-        if let Some(series) = s.queue_series(qi, Metric::QueuePending) {
-            series.set(r.pending, read_at);
-        }
-        if let Some(series) = s.queue_series(qi, Metric::QueueOldestAge) {
-            let age = r
-                .oldest_ms
-                .map_or(0.0, |t| read_at.saturating_sub(t) as f64 / 1000.0);
-            series.set(age, read_at);
-        }
-        if r.truncated {
-            self.metrics
-                .lag_truncated
-                .get_or_create(&QueueLabels {
-                    queue: q.name.clone(),
-                })
-                .inc();
-        }
-        s.source_status[qi].set_error(None);
+impl Round for Poller {
+    async fn round(&mut self) {
+        self.poll_once().await;
     }
 }
 
@@ -462,12 +480,12 @@ fn phase1_chunks<T>(plan: &[(usize, T, usize)]) -> Vec<Range<usize>> {
 /// The keys a queue reads this poll: its key, or its pattern's last expansion.
 fn keys<'a>(
     pattern_keys: &'a HashMap<usize, Vec<String>>,
-    qi: usize,
+    pos: usize,
     q: &'a PollQueue,
 ) -> &'a [String] {
     match &q.source {
         KeySource::Key(k) => std::slice::from_ref(k),
-        KeySource::Pattern(_) => pattern_keys.get(&qi).map_or(&[], Vec::as_slice),
+        KeySource::Pattern(_) => pattern_keys.get(&pos).map_or(&[], Vec::as_slice),
     }
 }
 

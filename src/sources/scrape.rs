@@ -24,6 +24,8 @@
 
 pub mod discovery;
 pub mod exposition;
+mod http;
+pub mod metrics;
 pub mod window;
 
 use std::collections::HashMap;
@@ -35,9 +37,15 @@ use arc_swap::ArcSwap;
 use futures_util::StreamExt;
 use tracing::debug;
 
-use crate::config::{Service, WhenEmpty};
-use crate::store::{Store, now_ms};
-use crate::telemetry::{ScrapeMetrics, ServiceLabels, TargetStateLabels};
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+
+use super::Task;
+use crate::config::{Config, Service, Targets, WhenEmpty};
+use crate::store::{Builder, ServiceWriter, now_ms};
+use crate::tick::{self, Round};
+pub use http::{Fetched, Http};
+use metrics::{ScrapeMetrics, ServiceLabels, TargetStateLabels};
 use window::CounterSeries;
 
 /// Why one target could not be scraped.
@@ -126,8 +134,10 @@ impl TargetState {
 
 /// One service being scraped.
 pub struct ServiceScraper {
-    /// Index of the service in the config (and in `Store::by_service`).
-    index: usize,
+    /// Where its values go.
+    writer: ServiceWriter,
+    /// Whether a round has finished (the first one marks the service ready).
+    rounds: u64,
     cfg: Service,
     /// Current target URLs (from discovery or static).
     targets: Arc<ArcSwap<Vec<String>>>,
@@ -147,11 +157,25 @@ pub struct RoundReport {
 }
 
 impl ServiceScraper {
-    /// A scraper for service `index` reading its targets from `targets`.
-    pub fn new(index: usize, cfg: Service, targets: Arc<ArcSwap<Vec<String>>>) -> ServiceScraper {
+    /// A scraper for service `cfg` with its store writer, reading its targets from `targets`.
+    pub fn build(
+        cfg: &Service,
+        store: &mut Builder,
+        targets: Arc<ArcSwap<Vec<String>>>,
+    ) -> ServiceScraper {
+        let writer = store.service(
+            &cfg.name,
+            &cfg.namespaces,
+            &cfg.labels,
+            &cfg.quantiles,
+            cfg.request_counter.is_some(),
+            cfg.inflight_gauge.is_some(),
+        );
+        let cfg = cfg.clone();
         let bucket_name = format!("{}_bucket", cfg.histogram);
         ServiceScraper {
-            index,
+            writer,
+            rounds: 0,
             cfg,
             targets,
             state: HashMap::new(),
@@ -160,12 +184,7 @@ impl ServiceScraper {
     }
 
     /// Scrapes every target once, then recomputes and stores the service's values.
-    pub async fn round(
-        &mut self,
-        http: &Http,
-        store: &Store,
-        metrics: &ScrapeMetrics,
-    ) -> RoundReport {
+    pub async fn round(&mut self, http: &Http, metrics: &ScrapeMetrics) -> RoundReport {
         let started = Instant::now();
         let targets = self.targets.load_full();
         let now = now_ms() as i64;
@@ -227,19 +246,23 @@ impl ServiceScraper {
                 .set(n as i64);
         }
 
-        let slots = &store.by_service[self.index];
-        let status = &store.source_status[slots.source];
+        // A finished round, whatever its targets answered, is a read: the
+        // service's own pods are the targets, and an adapter kept unready
+        // would not bring them back.
+        self.rounds += 1;
+        if self.rounds == 1 {
+            self.writer.mark_ready();
+        }
         if report.up == 0 && report.down > 0 {
             // Nothing fresh: keep the old values; they turn stale after max_staleness.
             let e = first_error.map_or_else(String::new, |e| e.to_string());
-            status.set_error(Some(Arc::from(format!(
+            self.writer.fail(Arc::from(format!(
                 "all {} targets of service {:?} failed: {e}",
                 report.down, self.cfg.name
-            ))));
+            )));
             return report;
         }
-        status.set_error(None);
-        self.store_values(store, targets.as_slice(), now);
+        self.store_values(targets.as_slice(), now);
         report
     }
 
@@ -295,7 +318,7 @@ impl ServiceScraper {
     }
 
     /// Recomputes quantiles, rate and in-flight from the kept samples.
-    fn store_values(&self, store: &Store, live: &[String], now: i64) {
+    fn store_values(&self, live: &[String], now: i64) {
         let range = self.cfg.window.as_millis() as i64;
         let empty = match self.cfg.when_empty {
             WhenEmpty::Zero => 0.0,
@@ -307,34 +330,31 @@ impl ServiceScraper {
                 .flat_map(|t| t.buckets.values())
                 .filter_map(|(le, s)| s.rate(now, range).map(|r| (*le, r))),
         );
-        let slots = &store.by_service[self.index];
-        let at = now.max(1) as u64;
-        for (q, &i) in self.cfg.quantiles.iter().zip(&slots.latency) {
+        let latency = self.cfg.quantiles.iter().map(|q| {
             let v = window::histogram_quantile(*q, &buckets);
             // No traffic in the window: PromQL says NaN; we serve 0 or no item, never NaN.
-            store.series[i].set(if v.is_finite() { v } else { empty }, at);
-        }
-        if let Some(i) = slots.rate {
+            if v.is_finite() { v } else { empty }
+        });
+        let rate = || {
             let rates: Vec<f64> = self
                 .state
                 .values()
                 .flat_map(|t| t.requests.values())
                 .filter_map(|s| s.rate(now, range))
                 .collect();
-            let v = if rates.is_empty() {
+            if rates.is_empty() {
                 empty
             } else {
                 rates.iter().sum()
-            };
-            store.series[i].set(v, at);
-        }
-        if let Some(i) = slots.inflight {
-            let v: f64 = live
-                .iter()
+            }
+        };
+        let inflight = || {
+            live.iter()
                 .filter_map(|u| self.state.get(u)?.inflight)
-                .sum();
-            store.series[i].set(v, at);
-        }
+                .sum()
+        };
+        self.writer
+            .write(now.max(1) as u64, latency, rate, inflight);
     }
 }
 
@@ -353,102 +373,109 @@ fn series_key(s: &exposition::Sample<'_>) -> u64 {
     h.finish()
 }
 
-/// A fetched body and its format, or why there is none.
-pub type Fetched = Result<(String, exposition::Format), Error>;
-
-/// The HTTP client of the scrapers: timeout and body limit.
-#[derive(Clone)]
-pub struct Http {
-    client: reqwest::Client,
-    timeout: Duration,
-    limit: usize,
-}
-
-impl Http {
-    /// A client with the given per-scrape timeout and body limit.
-    pub fn new(timeout: Duration, limit: usize) -> Http {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_max_idle_per_host(2)
-            .user_agent(concat!("queue-metrics-adapter/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Http {
-            client,
-            timeout,
-            limit,
-        }
-    }
-
-    /// GETs a target, asking for OpenMetrics or the text format like Prometheus does.
-    pub async fn fetch(&self, url: &str) -> Fetched {
-        let fetch = |detail: String| Error::Fetch {
-            url: url.to_string(),
-            detail,
-        };
-        let work = async {
-            let mut resp = self
-                .client
-                .get(url)
-                .header(
-                    "accept",
-                    "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-                )
-                .send()
-                .await
-                .map_err(|e| fetch(e.to_string()))?;
-            if !resp.status().is_success() {
-                return Err(Error::Status {
-                    url: url.to_string(),
-                    status: resp.status().as_u16(),
-                });
-            }
-            let format = exposition::format_for(
-                resp.headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok()),
-            );
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| fetch(e.to_string()))? {
-                if body.len() + chunk.len() > self.limit {
-                    return Err(Error::TooLarge {
-                        url: url.to_string(),
-                        limit: self.limit,
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let text = String::from_utf8(body).map_err(|_| fetch("body is not UTF-8".into()))?;
-            Ok((text, format))
-        };
-        tokio::time::timeout(self.timeout, work)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout {
-                    url: url.to_string(),
-                })
-            })
-    }
-}
-
-/// Runs every service's scrape round each `interval` until dropped.
-pub async fn run(
-    mut services: Vec<ServiceScraper>,
+/// The scrape source: one scraper per service, the targets' discovery, and
+/// the round that scrapes them all every `scrape_interval`.
+pub struct Scrape {
+    /// One per configured service.
+    pub services: Vec<ServiceScraper>,
     http: Http,
-    store: Arc<Store>,
     metrics: Arc<ScrapeMetrics>,
     interval: Duration,
-) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        futures_util::future::join_all(
-            services
-                .iter_mut()
-                .map(|s| s.round(&http, &store, &metrics)),
-        )
-        .await;
+    discovery: Vec<Task>,
+}
+
+/// Why the scrape source cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A service follows EndpointSlices but no Kubernetes API is configured.
+    #[error(
+        "service {service:?} follows Kubernetes endpoints but there is no Kubernetes API (--kubeconfig)"
+    )]
+    NoKubernetes {
+        /// The service.
+        service: String,
+    },
+}
+
+impl Scrape {
+    /// Builds a scraper and a store writer per service, and registers
+    /// `qma_scrape_*` on `registry`; services with Kubernetes targets need `kube`.
+    pub fn build(
+        config: &Config,
+        store: &mut Builder,
+        registry: &mut Registry,
+        kube: Option<&kube::Client>,
+    ) -> Result<Scrape, BuildError> {
+        let metrics = Arc::new(ScrapeMetrics::register(
+            registry.sub_registry_with_prefix("scrape"),
+        ));
+        let mut services = Vec::new();
+        let mut discovery = Vec::new();
+        for svc in &config.services {
+            let targets = Arc::new(ArcSwap::from_pointee(Vec::new()));
+            match &svc.targets {
+                Targets::Static(urls) => targets.store(Arc::new(urls.clone())),
+                Targets::Kubernetes {
+                    namespace,
+                    service,
+                    port,
+                } => {
+                    let client = kube.cloned().ok_or_else(|| BuildError::NoKubernetes {
+                        service: svc.name.clone(),
+                    })?;
+                    let span = tracing::info_span!("discovery", service = %svc.name);
+                    discovery.push(Box::pin(
+                        discovery::follow(
+                            client,
+                            namespace.clone(),
+                            service.clone(),
+                            port.clone(),
+                            svc.scheme.clone(),
+                            svc.path.clone(),
+                            targets.clone(),
+                        )
+                        .instrument(span),
+                    ) as Task);
+                }
+            }
+            services.push(ServiceScraper::build(svc, store, targets));
+        }
+        Ok(Scrape {
+            services,
+            http: Http::new(config.scrape_timeout, config.scrape_body_limit),
+            metrics,
+            interval: config.scrape_interval,
+            discovery,
+        })
+    }
+
+    /// The discovery tasks and, if there are services, the scrape loop.
+    pub fn tasks(self) -> Vec<Task> {
+        let mut tasks = self.discovery;
+        if !self.services.is_empty() {
+            let span = tracing::info_span!("scrape", services = self.services.len());
+            let round = Rounds {
+                services: self.services,
+                http: self.http,
+                metrics: self.metrics,
+            };
+            tasks.push(Box::pin(tick::every(self.interval, round).instrument(span)));
+        }
+        tasks
+    }
+}
+
+/// Every service's scrape round, concurrently.
+struct Rounds {
+    services: Vec<ServiceScraper>,
+    http: Http,
+    metrics: Arc<ScrapeMetrics>,
+}
+
+impl Round for Rounds {
+    async fn round(&mut self) {
+        let (http, metrics) = (&self.http, &*self.metrics);
+        futures_util::future::join_all(self.services.iter_mut().map(|s| s.round(http, metrics)))
+            .await;
     }
 }

@@ -26,6 +26,7 @@
 //! to the age, deploy/prometheus/rules.yaml).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
@@ -33,7 +34,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::store::{Metric, Store};
+use crate::store::{Metric, Source, Store};
 
 /// Exports the store's values (see the module docs).
 #[derive(Debug)]
@@ -87,23 +88,21 @@ fn owned(k: &str, v: &str) -> (Cow<'static, str>, Cow<'static, str>) {
 impl Collector for ServedValues {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let store = &*self.store;
-        let namespaces = store.namespaces_by_series();
         for metric in Metric::ALL {
             let (name, help) = family(metric);
             let mut samples = store
                 .series
                 .iter()
-                .enumerate()
-                .filter(|(_, s)| s.metric == metric)
-                .filter_map(|(i, s)| s.sample().map(|(v, _)| (i, s, v)))
+                .filter(|s| s.metric == metric)
+                .filter_map(|s| s.sample().map(|(v, _)| (s, v)))
                 .filter(|(.., v)| !v.is_nan())
                 .peekable();
             if samples.peek().is_none() {
                 continue;
             }
             let mut fam = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for (i, s, v) in samples {
-                for ns in &namespaces[i] {
+            for (s, v) in samples {
+                for ns in s.source.namespaces.iter() {
                     let mut labels: Labels = vec![owned("namespace", ns)];
                     labels.extend(s.labels.iter().map(|(k, v)| owned(k, v)));
                     ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
@@ -118,7 +117,7 @@ impl Collector for ServedValues {
             .collect();
         if entries
             .iter()
-            .any(|(_, s)| s.items.iter().any(|(_, v)| !v.is_nan()))
+            .any(|(_, s)| s.items.iter().any(|i| !i.value.is_nan()))
         {
             let mut fam = encoder.encode_descriptor(
                 "promql_value",
@@ -127,42 +126,43 @@ impl Collector for ServedValues {
                 MetricType::Gauge,
             )?;
             for (p, snap) in &entries {
-                for (item_labels, v) in snap.items.iter().filter(|(_, v)| !v.is_nan()) {
-                    for ns in &p.namespaces {
+                for item in snap.items.iter().filter(|i| !i.value.is_nan()) {
+                    for ns in p.source.namespaces.iter() {
                         let mut labels: Labels =
-                            vec![owned("namespace", ns), owned("promql", &p.name)];
+                            vec![owned("namespace", ns), owned("promql", &p.source.name)];
                         // A label of the query's result that clashes with ours is
                         // renamed as Prometheus renames clashing target labels.
-                        labels.extend(item_labels.iter().map(|(k, v)| {
+                        labels.extend(item.labels.iter().map(|(k, v)| {
                             if k == "namespace" || k == "promql" {
                                 owned(&format!("exported_{k}"), v)
                             } else {
                                 owned(k, v)
                             }
                         }));
-                        ConstGauge::new(*v).encode(fam.encode_family(&labels)?)?;
+                        ConstGauge::new(item.value).encode(fam.encode_family(&labels)?)?;
                     }
                 }
             }
         }
 
-        // Per source: when it was last read, and whether that failed.
-        let mut sources: Vec<(&str, &str, u64, bool)> = Vec::new();
-        for (i, full) in store.source_names.iter().enumerate() {
-            let (kind, name) = split_source(full);
-            let oldest = store
-                .series
-                .iter()
-                .filter(|s| s.source == i)
-                .map(|s| s.sample().map_or(0, |(_, at)| at))
-                .min()
-                .unwrap_or(0);
-            sources.push((kind, name, oldest, store.source_status[i].error().is_some()));
+        // Per source: when it was last read (its oldest series), and whether that failed.
+        let mut oldest: HashMap<*const Source, u64> = HashMap::new();
+        for s in &store.series {
+            let at = s.sample().map_or(0, |(_, at)| at);
+            let o = oldest.entry(Arc::as_ptr(&s.source)).or_insert(at);
+            *o = (*o).min(at);
         }
         for (p, snap) in &entries {
-            let failing = snap.query_error.is_some() || snap.fetch_error.is_some();
-            sources.push(("promql", &p.name, snap.read_at_ms, failing));
+            oldest.insert(Arc::as_ptr(&p.source), snap.read_at_ms);
         }
+        let sources: Vec<(&str, &str, u64, bool)> = store
+            .sources
+            .iter()
+            .map(|s| {
+                let at = oldest.get(&Arc::as_ptr(s)).copied().unwrap_or(0);
+                (s.kind.as_str(), s.name.as_str(), at, s.error().is_some())
+            })
+            .collect();
         if !sources.is_empty() {
             let mut fam = encoder.encode_descriptor(
                 "source_last_success_timestamp_seconds",
@@ -196,42 +196,27 @@ impl Collector for ServedValues {
     }
 }
 
-/// `queue "gateway"` → (`queue`, `gateway`).
-fn split_source(full: &str) -> (&str, &str) {
-    match full.split_once(' ') {
-        Some((kind, name)) => (kind, name.trim_matches('"')),
-        None => ("source", full),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn exports_what_the_api_serves_per_namespace() {
-        let cfg = crate::config::parse(
-            "max_staleness: 30s\nqueues:\n  - {name: gw, namespaces: [a, b], key: k, type: stream, group: g, labels: {service: gateway}}\n  - {name: never, namespaces: [a], key: n, type: list}\nservices:\n  - {name: llm, namespaces: [a], urls: [\"http://x\"], histogram: h, quantiles: [0.5, 0.95], when_empty: omit}\n",
-            &|_| None,
-        )
-        .unwrap();
-        let store = Arc::new(Store::new(&cfg));
-        store
-            .queue_series(0, Metric::QueueDepth)
-            .unwrap()
-            .set(7.0, 1_700_000_000_000);
-        store
-            .queue_series(0, Metric::QueuePending)
-            .unwrap()
-            .set(2.0, 1_700_000_000_000);
-        store
-            .queue_series(0, Metric::QueueOldestAge)
-            .unwrap()
-            .set(1.5, 1_700_000_000_000);
-        let svc = &store.by_service[0];
-        store.series[svc.latency[0]].set(f64::NAN, 1_700_000_001_000);
-        store.series[svc.latency[1]].set(3.25, 1_700_000_001_000);
-        store.source_status[1].set_error(Some(Arc::from("boom")));
+        let ns = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut b = crate::store::Builder::new();
+        let gw = b.queue(
+            "gw",
+            &ns(&["a", "b"]),
+            &[("service".into(), "gateway".into())],
+            true,
+            true,
+        );
+        let never = b.queue("never", &ns(&["a"]), &[], false, false);
+        let llm = b.service("llm", &ns(&["a"]), &[], &[0.5, 0.95], false, false);
+        let store = Arc::new(b.finish(std::time::Duration::from_secs(30)));
+        gw.write(7.0, 2.0, Some(1_700_000_000_000 - 1_500), 1_700_000_000_000);
+        llm.write(1_700_000_001_000, [f64::NAN, 3.25], || 0.0, || 0.0);
+        never.fail(Arc::from("boom"));
 
         let mut registry = prometheus_client::registry::Registry::with_prefix("qma");
         registry.register_collector(Box::new(ServedValues::new(store)));
