@@ -35,6 +35,7 @@
 //!   the defaults; one submodule per section (`queue`, `redis`, `service`,
 //!   `promql`).
 //! - `table`: [`Config::table`], the listing `check-config` prints.
+//! - `metric`: [`Metric`], the names the adapter serves itself.
 
 use std::fmt;
 use std::path::Path;
@@ -44,6 +45,7 @@ use serde::Deserialize;
 
 use crate::tls::client::ClientTlsFiles;
 
+mod metric;
 mod raw;
 mod split;
 mod table;
@@ -51,6 +53,7 @@ mod table;
 mod tests;
 mod validate;
 
+pub use metric::Metric;
 pub use validate::is_dns1123_label;
 
 /// Result type of this module.

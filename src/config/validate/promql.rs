@@ -3,14 +3,14 @@
 
 use super::{DEFAULT_PROMQL_INTERVAL, DEFAULT_PROMQL_TIMEOUT, Validator, is_metric_name};
 use crate::config::raw::{At, RawPromql};
-use crate::config::{Promql, WhenEmpty};
+use crate::config::{Metric, Promql, WhenEmpty};
 
 impl Validator<'_> {
     pub(super) fn promql(&mut self, field: &str, raw: At<RawPromql>) -> Option<Promql> {
         let start = self.problems.len();
         let r = raw.value;
         let name = &r.name.value;
-        let builtin = crate::store::Metric::from_name(name).is_some();
+        let builtin = Metric::from_name(name).is_some();
         if builtin
             || !is_metric_name(name)
             || name.chars().any(|c| c.is_ascii_uppercase() || c == ':')
