@@ -377,12 +377,13 @@ fn handler_cost(cfg: &config::Config, scenarios: &[(&str, String)]) {
         .queues
         .iter()
         .map(|q| {
+            let serves = q.kind.serves();
             builder.queue(
                 &q.name,
                 &q.namespaces,
                 &q.labels,
-                q.kind.has_pending(),
-                q.kind.has_oldest_age(),
+                serves.pending,
+                serves.oldest_age,
             )
         })
         .collect();

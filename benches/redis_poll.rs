@@ -42,9 +42,8 @@ use report::{env_or, ms, verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use queue_metrics_adapter::config::{self, KeySource, QueueKind};
+use queue_metrics_adapter::config::{self, KeySource};
 use queue_metrics_adapter::sources::Sources;
-use queue_metrics_adapter::sources::redis::read;
 use queue_metrics_adapter::store::{self, Metric, Store, now_ms};
 use queue_metrics_adapter::telemetry;
 use support::RedisServer;
@@ -221,14 +220,10 @@ fn phase1_pipeline(cfg: &config::Config) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     for q in &cfg.queues {
-        let now_score = match q.kind {
-            QueueKind::Zset { unit: Some(u), .. } => now as f64 / 1000.0 / u.seconds(),
-            _ => 0.0,
-        };
         let KeySource::Key(key) = &q.source else {
             panic!("the workload has no patterns")
         };
-        read::phase1(&mut pipe, &q.kind, key, now_score);
+        q.kind.plan(&mut pipe, key, now);
     }
     pipe
 }

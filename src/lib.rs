@@ -46,6 +46,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod k8s;
+pub mod kinds;
 pub mod server;
 pub mod sources;
 pub mod store;

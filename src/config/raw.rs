@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::split;
-use super::{Error, Result, ScoreUnit, WhenEmpty};
+use super::{Error, Result, WhenEmpty};
 
 thread_local! {
     /// Whether `At` values being deserialized on this thread record their line.
@@ -245,31 +245,73 @@ pub(super) struct RawRedisTls {
     pub(super) server_name: Option<At<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A queue as written: the fields every queue has, and the rest (its
+/// kind's own fields, validated by the kind) as text with their lines.
+#[derive(Debug)]
 pub(super) struct RawQueue {
     pub(super) name: At<String>,
     pub(super) namespaces: Option<At<Vec<At<String>>>>,
     pub(super) endpoint: Option<At<String>>,
     pub(super) key: Option<At<String>>,
     pub(super) pattern: Option<At<String>>,
-    #[serde(rename = "type")]
-    pub(super) kind: At<RawType>,
-    #[serde(default)]
+    pub(super) kind: At<String>,
     pub(super) labels: Pairs<At<String>>,
-    // zset
-    pub(super) min_score: Option<At<String>>,
-    pub(super) max_score: Option<At<String>>,
-    pub(super) score_unit: Option<At<ScoreUnit>>,
-    // stream
-    pub(super) group: Option<At<String>>,
-    pub(super) lag_count_limit: Option<At<u64>>,
+    pub(super) options: Vec<(String, At<String>)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum RawType {
-    List,
-    Zset,
-    Stream,
+impl<'de> Deserialize<'de> for RawQueue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error as _, MapAccess, Visitor};
+
+        struct Fields;
+
+        impl<'de> Visitor<'de> for Fields {
+            type Value = RawQueue;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a queue (a mapping with name, namespaces, key or pattern, type, ...)")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawQueue, A::Error> {
+                let (mut name, mut namespaces, mut endpoint, mut key, mut pattern) =
+                    (None, None, None, None, None);
+                let (mut kind, mut labels, mut options) = (None, None, Vec::new());
+                fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+                    slot: &mut Option<T>,
+                    m: &mut A,
+                    field: &'static str,
+                ) -> Result<(), A::Error> {
+                    if slot.is_some() {
+                        return Err(A::Error::duplicate_field(field));
+                    }
+                    *slot = Some(m.next_value()?);
+                    Ok(())
+                }
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "name" => once(&mut name, &mut m, "name")?,
+                        "namespaces" => once(&mut namespaces, &mut m, "namespaces")?,
+                        "endpoint" => once(&mut endpoint, &mut m, "endpoint")?,
+                        "key" => once(&mut key, &mut m, "key")?,
+                        "pattern" => once(&mut pattern, &mut m, "pattern")?,
+                        "type" => once(&mut kind, &mut m, "type")?,
+                        "labels" => once(&mut labels, &mut m, "labels")?,
+                        _ => options.push((k, m.next_value()?)),
+                    }
+                }
+                Ok(RawQueue {
+                    name: name.ok_or_else(|| A::Error::missing_field("name"))?,
+                    namespaces,
+                    endpoint,
+                    key,
+                    pattern,
+                    kind: kind.ok_or_else(|| A::Error::missing_field("type"))?,
+                    labels: labels.unwrap_or_default(),
+                    options,
+                })
+            }
+        }
+
+        d.deserialize_map(Fields)
+    }
 }

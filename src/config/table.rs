@@ -2,7 +2,7 @@
 //! per endpoint, queue, service and PromQL metric, secrets shown only as set
 //! or not.
 
-use super::{Config, KeySource, QueueKind, Targets};
+use super::{Config, KeySource, Targets};
 
 impl Config {
     /// A human-readable table of the resolved queues, one per line.
@@ -46,21 +46,15 @@ impl Config {
                 KeySource::Key(k) => k.clone(),
                 KeySource::Pattern(p) => format!("{p} (glob)"),
             };
+            let serves = q.kind.serves();
             let mut metrics = vec!["depth"];
-            if q.kind.has_pending() {
+            if serves.pending {
                 metrics.push("pending");
             }
-            if q.kind.has_oldest_age() {
+            if serves.oldest_age {
                 metrics.push("oldest_age_seconds");
             }
-            let detail = match &q.kind {
-                QueueKind::Stream { group: Some(g), .. } => format!(" group={g}"),
-                QueueKind::Zset {
-                    range: Some((min, max)),
-                    ..
-                } => format!(" range=[{min:?},{max:?}]"),
-                _ => String::new(),
-            };
+            let detail = q.kind.detail();
             let labels: Vec<String> = q.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
                 out,

@@ -3,8 +3,10 @@
 //! `check-config` table.
 
 use super::raw::{WITH_LINES, read_fast, read_parts, read_raw};
-use super::validate::{DEFAULT_LAG_COUNT_LIMIT, DEFAULT_STALENESS};
+use super::validate::DEFAULT_STALENESS;
 use super::*;
+use crate::kinds::stream::{DEFAULT_LAG_COUNT_LIMIT, Stream};
+use crate::kinds::zset::{ScoreBound, ScoreUnit, Zset};
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -156,18 +158,24 @@ fn parses_a_good_file() {
         [("service".to_string(), "gateway".to_string())]
     );
     assert_eq!(
-        c.queues[1].kind,
-        QueueKind::Stream {
-            group: Some("workers".into()),
-            lag_count_limit: DEFAULT_LAG_COUNT_LIMIT
-        }
+        format!("{:?}", c.queues[1].kind),
+        format!(
+            "{:?}",
+            Stream {
+                group: Some("workers".into()),
+                lag_count_limit: DEFAULT_LAG_COUNT_LIMIT
+            }
+        )
     );
     assert_eq!(
-        c.queues[2].kind,
-        QueueKind::Zset {
-            range: Some((ScoreBound::NegInf, ScoreBound::Now(0.0))),
-            unit: Some(ScoreUnit::Seconds)
-        }
+        format!("{:?}", c.queues[2].kind),
+        format!(
+            "{:?}",
+            Zset {
+                range: Some((ScoreBound::NegInf, ScoreBound::Now(0.0))),
+                unit: Some(ScoreUnit::Seconds)
+            }
+        )
     );
     assert_eq!(
         c.queues[2].source,
@@ -234,7 +242,7 @@ fn semantic_errors_name_field_and_line() {
         "queues[1].namespaces (line 6): is required",
         "queues[2].namespaces[0] (line 10)",
         "queues[2] (line 11): set either `key` or `pattern`",
-        "queues[3].group (line 17): only applies to type stream",
+        "queues[3].group (line 18): only applies to type stream, not list",
         "queues[4].max_score (line 23): `now` needs `score_unit`",
         "queues[5].name (line 24): duplicate queue name \"nowless\" (first at line 19)",
         "queues[5].labels.queue (line 29)",
@@ -352,11 +360,14 @@ fn score_bounds() {
     let text = "queues:\n  - name: a\n    namespaces: [x]\n    key: k\n    type: zset\n    score_unit: milliseconds\n    min_score: now-60000\n    max_score: \"+inf\"\n";
     let c = parse(text, &no_env).unwrap();
     assert_eq!(
-        c.queues[0].kind,
-        QueueKind::Zset {
-            range: Some((ScoreBound::Now(-60000.0), ScoreBound::PosInf)),
-            unit: Some(ScoreUnit::Milliseconds)
-        }
+        format!("{:?}", c.queues[0].kind),
+        format!(
+            "{:?}",
+            Zset {
+                range: Some((ScoreBound::Now(-60000.0), ScoreBound::PosInf)),
+                unit: Some(ScoreUnit::Milliseconds)
+            }
+        )
     );
     let e = err(&text.replace("now-60000", "later"));
     assert!(e.contains("queues[0].min_score (line 7)"), "{e}");
@@ -376,4 +387,48 @@ fn empty_and_garbage_files_do_not_panic() {
         let _ = parse(text, &no_env);
     }
     assert!(err("queues: []").contains("at least one queue"));
+}
+
+#[test]
+fn kind_fields_are_checked_by_their_kind_with_lines() {
+    let c = parse(
+        "queues:\n  - {name: a, namespaces: [x], key: k, type: stream, group: 123, lag_count_limit: 5000}\n",
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", c.queues[0].kind),
+        format!(
+            "{:?}",
+            Stream {
+                group: Some("123".into()),
+                lag_count_limit: 5000
+            }
+        )
+    );
+    let e = err(
+        "queues:\n  - name: a\n    namespaces: [x]\n    key: k\n    type: stream\n    lag_count_limit: many\n    score_unit: hours\n",
+    );
+    for want in [
+        "queues[0].lag_count_limit (line 6): \"many\" is not a whole number",
+        "queues[0].score_unit (line 7): only applies to type zset, not stream",
+    ] {
+        assert!(e.contains(want), "missing {want:?} in {e}");
+    }
+    let e = err(
+        "queues:\n  - name: a\n    namespaces: [x]\n    key: k\n    type: zset\n    score_unit: hours\n",
+    );
+    assert!(
+        e.contains(
+            "queues[0].score_unit (line 6): \"hours\" is not a unit: use seconds or milliseconds"
+        ),
+        "{e}"
+    );
+    let e = err("queues:\n  - name: a\n    namespaces: [x]\n    key: k\n    type: hash\n");
+    assert!(
+        e.contains(
+            "queues[0].type (line 5): unknown queue type \"hash\" (known: list, zset, stream)"
+        ),
+        "{e}"
+    );
 }

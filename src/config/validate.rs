@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::raw::{At, Pairs, RawConfig};
 use super::{Config, Endpoint, Error, Labels, Namespaces, Result};
 use crate::k8s::selector;
+use crate::kinds::Spec;
 
 mod promql;
 mod queue;
@@ -26,7 +27,6 @@ pub(super) const DEFAULT_POLL: Duration = Duration::from_secs(1);
 pub(super) const DEFAULT_STALENESS: Duration = Duration::from_secs(10);
 pub(super) const DEFAULT_SCAN: Duration = Duration::from_secs(30);
 pub(super) const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
-pub(super) const DEFAULT_LAG_COUNT_LIMIT: u64 = 10_000;
 pub(super) const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(5);
 pub(super) const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(super) const DEFAULT_SCRAPE_BODY_LIMIT: usize = 10 << 20;
@@ -35,10 +35,15 @@ pub(super) const DEFAULT_PROMQL_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const DEFAULT_PROMQL_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Checks `raw` and resolves it, or lists every problem found.
-pub(super) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+pub(super) fn validate(
+    raw: RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    kinds: &[&Spec],
+) -> Result<Config> {
     let mut v = Validator {
         problems: Vec::new(),
         env,
+        kinds,
     };
     let config = v.config(raw);
     if v.problems.is_empty() {
@@ -52,6 +57,8 @@ pub(super) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
 struct Validator<'a> {
     problems: Vec<String>,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// The queue kinds `type:` may name.
+    kinds: &'a [&'a Spec],
 }
 
 impl Validator<'_> {

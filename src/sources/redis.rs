@@ -22,7 +22,6 @@
 
 pub mod connection;
 pub mod metrics;
-pub mod read;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -38,12 +37,12 @@ use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
 use super::Task;
-use crate::config::{Config, Endpoint, KeySource, QueueKind};
+use crate::config::{Config, Endpoint, KeySource};
+use crate::kinds::{FollowUp, Kind, ReadError, Reading, Step};
 use crate::store::{Builder, QueueWriter, now_ms};
 use crate::tick::{self, Round};
 use connection::Connection;
 use metrics::{EndpointLabels, PollMetrics, QueueLabels};
-use read::{Continuation, ReadError, Reading, Step};
 
 /// Result type of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -102,12 +101,13 @@ impl Redis {
             .queues
             .iter()
             .map(|q| {
+                let serves = q.kind.serves();
                 Some(store.queue(
                     &q.name,
                     &q.namespaces,
                     &q.labels,
-                    q.kind.has_pending(),
-                    q.kind.has_oldest_age(),
+                    serves.pending,
+                    serves.oldest_age,
                 ))
             })
             .collect();
@@ -175,7 +175,7 @@ pub struct Poller {
 struct PollQueue {
     writer: QueueWriter,
     source: KeySource,
-    kind: QueueKind,
+    kind: Arc<dyn Kind>,
 }
 
 /// Outcome of one poll, for tests and benchmarks.
@@ -288,7 +288,7 @@ impl Poller {
             let KeySource::Pattern(pattern) = &q.source else {
                 continue;
             };
-            match scan(&mut conn.clone(), pattern, q.kind.type_name()).await {
+            match scan(&mut conn.clone(), pattern, q.kind.scan_type()).await {
                 Ok(mut keys) => {
                     if keys.len() > MAX_PATTERN_KEYS {
                         warn!(queue = %q.writer.name(), matched = keys.len(), max = MAX_PATTERN_KEYS, "pattern matches too many keys; ignoring the rest");
@@ -333,14 +333,14 @@ impl Poller {
         let mut plan = Vec::new();
         for (pos, q) in self.queues.iter().enumerate() {
             for key in keys(&self.pattern_keys, pos, q) {
-                plan.push((pos, key.as_str(), read::phase1_len(&q.kind)));
+                plan.push((pos, key.as_str(), q.kind.commands()));
             }
         }
         let chunks = phase1_chunks(&plan);
         let mut round_trips = 0;
         let mut totals: Vec<Result<Reading, ReadError>> =
             vec![Ok(Reading::default()); self.queues.len()];
-        let mut more: Vec<(usize, Continuation)> = Vec::new();
+        let mut more: Vec<(usize, Box<dyn FollowUp>)> = Vec::new();
         {
             let queues = &self.queues;
             let mut replies = futures_util::stream::iter(chunks)
@@ -348,14 +348,7 @@ impl Poller {
                     let mut pipe = redis::pipe();
                     pipe.ignore_errors();
                     for &(pos, key, _) in &plan[part.clone()] {
-                        let kind = &queues[pos].kind;
-                        let now_score = match kind {
-                            QueueKind::Zset { unit: Some(u), .. } => {
-                                now_ms as f64 / 1000.0 / u.seconds()
-                            }
-                            _ => 0.0,
-                        };
-                        read::phase1(&mut pipe, kind, key, now_score);
+                        queues[pos].kind.plan(&mut pipe, key, now_ms);
                     }
                     let mut conn = conn.clone();
                     async move { (part, query(&mut conn, &pipe).await) }
@@ -371,7 +364,7 @@ impl Poller {
                     if totals[pos].is_err() {
                         continue;
                     }
-                    match read::interpret1(&queues[pos].kind, key, slice) {
+                    match queues[pos].kind.read(key, slice) {
                         Ok(Step::Done(r)) => add(&mut totals[pos], &r),
                         Ok(Step::More(c)) => more.push((pos, c)),
                         Err(e) => totals[pos] = Err(e),
