@@ -22,12 +22,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::ser::SerializeMap;
 
 use crate::auth::Auth;
 use crate::auth::authn::PeerCerts;
-use crate::config::is_dns1123_label;
+use crate::k8s::names::{is_dns1123_label, valid_metric_name};
 use crate::k8s::quantity;
 use crate::k8s::selector::Selector;
 use crate::k8s::status::ApiError;
@@ -413,17 +411,6 @@ fn label_selector(query: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Path segment names as `k8s.io/apimachinery/pkg/api/validation/path.IsValidPathSegmentName`
-/// allows them, narrowed to what a metric name can be.
-fn valid_metric_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s != "."
-        && s != ".."
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':'))
-}
-
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -447,17 +434,5 @@ fn cached(headers: &HeaderMap, body: &[u8], etag: &str) -> Response {
     resp
 }
 
-// Wire types of `external.metrics.k8s.io/v1beta1`, borrowed from the store.
-
-/// A label set serialised as a JSON object.
-pub struct Labels<'a>(pub &'a [(String, String)]);
-
-impl Serialize for Labels<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
+/// Moved to [`crate::k8s::labels`]; kept here until the store imports it from there.
+pub use crate::k8s::labels::Labels;
