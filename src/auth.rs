@@ -8,6 +8,7 @@
 //!        │                        none of them ─► 401
 //!        │          + system:authenticated (group.AuthenticatedGroupAdder)
 //!        └► RequestInfo (path → verb, group, version, resource, namespace)
+//!           + the label selector the API parsed ([`Request`], shared with the handler)
 //!           └► authz: SubjectAccessReview (allowed and denied cached) ─► 403
 //!                     Kubernetes API unreachable or erroring ─► 503, never allow
 //! ```
@@ -16,6 +17,9 @@
 //! always-allowed paths); members of `system:masters` are always allowed
 //! (the apiserver's default `AlwaysAllowGroups`). docs/AUTH.md compares each
 //! step with `k8s.io/apiserver` and argues every deliberate difference.
+//!
+//! Auth sits below the API and above [`crate::k8s`]: it knows nothing of
+//! routes or the store, and the API hands it each request as a [`Request`].
 
 pub mod authn;
 pub mod cache;
@@ -41,7 +45,7 @@ use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
 use crate::k8s::request_info::RequestInfo;
-use crate::k8s::selector::Selector;
+use crate::k8s::selector::{self, Selector};
 use crate::k8s::status::{self, ApiError};
 use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
 use cache::TtlCache;
@@ -100,6 +104,24 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// One request, as the API hands it over: the HTTP parts auth reads and the
+/// label selector the API parsed (or will parse) for its own use, so that the
+/// SubjectAccessReview and the handler share one parse.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The connection's client certificates and what they prove (`None`: no TLS client auth).
+    pub peer: Option<&'a PeerCerts>,
+    /// HTTP method.
+    pub method: &'a Method,
+    /// Path and query.
+    pub uri: &'a Uri,
+    /// Credentials: bearer token or front-proxy headers.
+    pub headers: &'a HeaderMap,
+    /// The query's `labelSelector`, parsed on first use; authorization passes
+    /// its requirements on (`AuthorizeWithSelectors`).
+    pub label_selector: &'a selector::Lazy<'a>,
 }
 
 /// A cached authorization decision.
@@ -219,13 +241,14 @@ impl Auth {
     /// Whole answers are cached per (who, method, path, query) until the
     /// earliest expiry of the TokenReview and SubjectAccessReview answers they
     /// were made of, so a request the caches can answer costs one hash lookup.
-    pub async fn check(
-        &self,
-        peer: Option<&PeerCerts>,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
+    pub async fn check(&self, req: Request<'_>) -> Result<(), ApiError> {
+        let Request {
+            peer,
+            method,
+            uri,
+            headers,
+            ..
+        } = req;
         let settings = self.settings.load();
         let identified = peer.map(|p| p.identity(&settings));
         let identity = identified.as_deref().map_or(&PeerIdentity::None, |i| i);
@@ -240,7 +263,7 @@ impl Auth {
         }
         // Boxed: the slow path's future (Kubernetes API calls) is large, and the
         // cached path should not pay for building it.
-        Box::pin(self.resolve(principal, key, &settings, method, uri, headers)).await
+        Box::pin(self.resolve(principal, key, &settings, req)).await
     }
 
     /// Authenticates and authorizes with the Kubernetes API (through the
@@ -250,13 +273,11 @@ impl Auth {
         principal: Principal<'_>,
         key: Vec<u8>,
         settings: &Settings,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
+        req: Request<'_>,
     ) -> Result<(), ApiError> {
         let (mut user, user_until) = match principal {
             Principal::Proxy => (
-                authn::user_from_headers(headers, settings).ok_or(ApiError::Unauthorized)?,
+                authn::user_from_headers(req.headers, settings).ok_or(ApiError::Unauthorized)?,
                 None,
             ),
             Principal::Cert(u) => (u.clone(), None),
@@ -268,9 +289,16 @@ impl Auth {
         // authenticatorfactory.DelegatingAuthenticatorConfig.New wraps the
         // whole chain in group.NewAuthenticatedGroupAdder.
         authn::add_authenticated_group(&mut user);
-        let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
+        let info = RequestInfo::new(req.method.as_str(), req.uri.path(), req.uri.query())
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (answer, decision_until) = self.authorize(&user, &info).await?;
+        // RequestInfo keeps the raw selector of list and watch requests only;
+        // one that does not parse is left out, as upstream's webhook does.
+        let selector = if info.label_selector.is_empty() {
+            None
+        } else {
+            req.label_selector.get().ok()
+        };
+        let (answer, decision_until) = self.authorize(&user, &info, selector).await?;
         let until = user_until.map_or(decision_until, |u| u.min(decision_until));
         self.requests.insert_until(key, answer.clone(), until);
         answer
@@ -317,6 +345,7 @@ impl Auth {
         &self,
         user: &UserInfo,
         info: &RequestInfo,
+        selector: Option<&Arc<Selector>>,
     ) -> Result<(Result<(), ApiError>, Instant), ApiError> {
         if user
             .groups
@@ -325,7 +354,7 @@ impl Auth {
         {
             return Ok((Ok(()), Instant::now() + self.options.allow_cache_ttl));
         }
-        let spec = sar_spec(user, info);
+        let spec = sar_spec(user, info, selector.map(Arc::as_ref));
         let key = serde_json::to_string(&spec).unwrap_or_default();
         let (decision, until) = match self.decisions.get_entry(&key) {
             Some(d) => d,
@@ -484,8 +513,14 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// The spec `k8s.io/apiserver/plugin/pkg/authorizer/webhook` sends for these attributes.
-pub fn sar_spec(user: &UserInfo, info: &RequestInfo) -> SubjectAccessReviewSpec {
+/// The spec `k8s.io/apiserver/plugin/pkg/authorizer/webhook` sends for these
+/// attributes, with the requirements of `selector`, the parsed
+/// `info.label_selector`.
+pub fn sar_spec(
+    user: &UserInfo,
+    info: &RequestInfo,
+    selector: Option<&Selector>,
+) -> SubjectAccessReviewSpec {
     let mut spec = SubjectAccessReviewSpec {
         user: non_empty(&user.username),
         uid: non_empty(&user.uid),
@@ -494,8 +529,7 @@ pub fn sar_spec(user: &UserInfo, info: &RequestInfo) -> SubjectAccessReviewSpec 
         ..SubjectAccessReviewSpec::default()
     };
     if info.is_resource_request {
-        let label_selector = Selector::parse(&info.label_selector)
-            .ok()
+        let label_selector = selector
             .map(|s| {
                 s.authorization_requirements()
                     .into_iter()

@@ -15,7 +15,8 @@ fn sar_spec_for_an_hpa_request() {
         groups: vec!["system:serviceaccounts".into()],
         ..UserInfo::default()
     };
-    let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
+    let selector = Selector::parse(&info.label_selector).unwrap();
+    let v = serde_json::to_value(sar_spec(&user, &info, Some(&selector))).unwrap();
     assert_eq!(
         v,
         serde_json::json!({
@@ -35,7 +36,7 @@ fn sar_spec_for_an_hpa_request() {
         })
     );
     let info = RequestInfo::new("GET", "/apis/external.metrics.k8s.io/v1beta1", None).unwrap();
-    let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
+    let v = serde_json::to_value(sar_spec(&user, &info, None)).unwrap();
     assert_eq!(
         v["nonResourceAttributes"],
         serde_json::json!({"path": "/apis/external.metrics.k8s.io/v1beta1", "verb": "get"})

@@ -61,8 +61,10 @@ use thiserror::Error;
 
 pub use super::names::validate_label_value;
 use super::names::{label_key_errors, label_value_errors};
+pub use cache::{Cache, Lazy};
 use parse::Parser;
 
+mod cache;
 mod parse;
 #[cfg(test)]
 mod tests;
