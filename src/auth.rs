@@ -27,7 +27,7 @@ pub mod extension;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method, Uri, header};
@@ -42,6 +42,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use rustls::server::danger::ClientCertVerifier;
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::k8s::request_info::RequestInfo;

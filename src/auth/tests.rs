@@ -167,3 +167,82 @@ fn bearer_tokens() {
         assert_eq!(bearer(&h), token, "{value:?}");
     }
 }
+
+/// A Kubernetes API in a closure (no sockets, so tokio's clock can be
+/// paused): every token is `alice`'s, every SubjectAccessReview is allowed,
+/// and the paths posted to are recorded.
+fn fake_kube(posts: Arc<std::sync::Mutex<Vec<String>>>) -> kube::Client {
+    let service = tower::service_fn(move |req: axum::http::Request<kube::client::Body>| {
+        let posts = posts.clone();
+        async move {
+            let path = req.uri().path().to_string();
+            let status = if path.ends_with("/tokenreviews") {
+                serde_json::json!({"authenticated": true, "user": {"username": "alice"}})
+            } else {
+                serde_json::json!({"allowed": true})
+            };
+            posts.lock().unwrap().push(path);
+            let body = serde_json::json!({"spec": {}, "status": status});
+            Ok::<_, std::convert::Infallible>(axum::http::Response::new(kube::client::Body::from(
+                serde_json::to_vec(&body).unwrap(),
+            )))
+        }
+    });
+    kube::Client::new(service, "default")
+}
+
+/// Whole answers are reused until the earliest expiry of the reviews they
+/// were made of, then asked again.
+#[tokio::test(start_paused = true)]
+async fn answers_expire_with_the_shortest_review_ttl() {
+    let posts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let auth = Auth::new(
+        fake_kube(posts.clone()),
+        Options {
+            skip_lookup: true,
+            token_cache_ttl: Duration::from_secs(10),
+            allow_cache_ttl: Duration::from_secs(3),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let uri: Uri =
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth?labelSelector=queue%3Dgw"
+            .parse()
+            .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(header::AUTHORIZATION, "Bearer t".parse().unwrap());
+    let selectors = selector::Cache::new();
+    let label_selector = selectors.lazy(uri.query());
+    let check = || {
+        auth.check(Request {
+            peer: None,
+            method: &Method::GET,
+            uri: &uri,
+            headers: &headers,
+            label_selector: &label_selector,
+        })
+    };
+    let counts = || {
+        let posts = posts.lock().unwrap();
+        let tokens = posts
+            .iter()
+            .filter(|p| p.ends_with("/tokenreviews"))
+            .count();
+        (tokens, posts.len() - tokens)
+    };
+    assert_eq!(check().await, Ok(()));
+    assert_eq!(counts(), (1, 1));
+    tokio::time::advance(Duration::from_millis(2999)).await;
+    assert_eq!(check().await, Ok(()));
+    assert_eq!(counts(), (1, 1));
+    // The allow TTL is over: the SubjectAccessReview is asked again, the
+    // TokenReview answer still holds.
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(check().await, Ok(()));
+    assert_eq!(counts(), (1, 2));
+    tokio::time::advance(Duration::from_secs(7)).await;
+    assert_eq!(check().await, Ok(()));
+    assert_eq!(counts(), (2, 3));
+}
