@@ -18,10 +18,14 @@
 //! (the apiserver's default `AlwaysAllowGroups`). docs/AUTH.md compares each
 //! step with `k8s.io/apiserver` and argues every deliberate difference.
 //!
-//! Auth sits below the API and above [`crate::k8s`]: it knows nothing of
-//! routes or the store, and the API hands it each request as a [`Request`].
+//! [`authn`] says who is asking (the x509 step in `authn/x509.rs`), `authz`
+//! builds the SubjectAccessReview and the 403, [`cache`] keeps answers for
+//! their TTL and [`extension`] reads the settings. Auth sits below the API
+//! and above [`crate::k8s`]: it knows nothing of routes or the store, and the
+//! API hands it each request as a [`Request`].
 
 pub mod authn;
+mod authz;
 pub mod cache;
 pub mod extension;
 
@@ -33,12 +37,8 @@ use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method, Uri, header};
 use futures_util::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
-use k8s_openapi::api::authorization::v1::{
-    LabelSelectorAttributes, NonResourceAttributes, ResourceAttributes, SubjectAccessReview,
-    SubjectAccessReviewSpec,
-};
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use rustls::server::danger::ClientCertVerifier;
@@ -47,8 +47,10 @@ use tracing::{debug, info, warn};
 
 use crate::k8s::request_info::RequestInfo;
 use crate::k8s::selector::{self, Selector};
-use crate::k8s::status::{self, ApiError};
+use crate::k8s::status::ApiError;
 use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
+use authz::forbidden;
+pub use authz::sar_spec;
 use cache::TtlCache;
 
 /// Why delegated auth could not be set up.
@@ -508,118 +510,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     let scheme = parts.next()?;
     let token = parts.next()?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// The spec `k8s.io/apiserver/plugin/pkg/authorizer/webhook` sends for these
-/// attributes, with the requirements of `selector`, the parsed
-/// `info.label_selector`.
-pub fn sar_spec(
-    user: &UserInfo,
-    info: &RequestInfo,
-    selector: Option<&Selector>,
-) -> SubjectAccessReviewSpec {
-    let mut spec = SubjectAccessReviewSpec {
-        user: non_empty(&user.username),
-        uid: non_empty(&user.uid),
-        groups: (!user.groups.is_empty()).then(|| user.groups.clone()),
-        extra: (!user.extra.is_empty()).then(|| user.extra.clone()),
-        ..SubjectAccessReviewSpec::default()
-    };
-    if info.is_resource_request {
-        let label_selector = selector
-            .map(|s| {
-                s.authorization_requirements()
-                    .into_iter()
-                    .map(|(key, op, values)| LabelSelectorRequirement {
-                        key: key.to_string(),
-                        operator: op.to_string(),
-                        values: (!values.is_empty())
-                            .then(|| values.iter().map(|v| v.to_string()).collect()),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .filter(|r| !r.is_empty())
-            .map(|requirements| LabelSelectorAttributes {
-                raw_selector: None,
-                requirements: Some(requirements),
-            });
-        spec.resource_attributes = Some(ResourceAttributes {
-            namespace: non_empty(&info.namespace),
-            verb: non_empty(&info.verb),
-            group: non_empty(&info.api_group),
-            version: non_empty(&info.api_version),
-            resource: non_empty(&info.resource),
-            subresource: non_empty(&info.subresource),
-            name: non_empty(&info.name),
-            label_selector,
-            field_selector: None,
-        });
-    } else {
-        spec.non_resource_attributes = Some(NonResourceAttributes {
-            path: Some(info.path.clone()),
-            verb: Some(info.verb.clone()),
-        });
-    }
-    spec
-}
-
-/// The 403 of `responsewriters.Forbidden`
-/// (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go):
-/// `forbiddenMessage` with `&`, `<` and `>` HTML-escaped (`sanitizer`), then
-/// `: <reason>` if the authorizer gave one, wrapped by
-/// `apierrors.NewForbidden({group, resource}, name, ...)`.
-fn forbidden(user: &UserInfo, info: &RequestInfo, reason: &str) -> ApiError {
-    let mut msg = sanitize(&forbidden_message(user, info));
-    if !reason.is_empty() {
-        msg = format!("{msg}: {reason}");
-    }
-    ApiError::forbidden(&info.api_group, &info.resource, &info.name, msg)
-}
-
-/// `responsewriters.sanitizer`: "Avoid emitting errors that look like valid HTML."
-fn sanitize(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// `responsewriters.forbiddenMessage`.
-fn forbidden_message(user: &UserInfo, info: &RequestInfo) -> String {
-    let q = status::go_quote;
-    if !info.is_resource_request {
-        return format!(
-            "User {} cannot {} path {}",
-            q(&user.username),
-            info.verb,
-            q(&info.path)
-        );
-    }
-    let mut resource = info.resource.clone();
-    if !info.subresource.is_empty() {
-        resource = format!("{resource}/{}", info.subresource);
-    }
-    if info.namespace.is_empty() {
-        format!(
-            "User {} cannot {} resource {} in API group {} at the cluster scope",
-            q(&user.username),
-            info.verb,
-            q(&resource),
-            q(&info.api_group)
-        )
-    } else {
-        format!(
-            "User {} cannot {} resource {} in API group {} in the namespace {}",
-            q(&user.username),
-            info.verb,
-            q(&resource),
-            q(&info.api_group),
-            q(&info.namespace)
-        )
-    }
 }
 
 #[cfg(test)]
