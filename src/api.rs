@@ -297,6 +297,9 @@ impl ApiState {
     }
 
     /// `GET .../namespaces/{ns}/{metric}?labelSelector=...`: the serialised list.
+    /// `selector` gives the request's label selector (or its 400); it is called
+    /// only once the metric is known, so an unknown metric is a 404 whatever
+    /// the selector.
     pub fn metric(
         &self,
         namespace: &str,
