@@ -3,8 +3,12 @@
 //! Routing is done by hand over the decoded path so that every answer,
 //! including a malformed path or query, is either a document or a
 //! Kubernetes `Status` ([`crate::k8s::status::ApiError`]), and so that request metrics are
-//! labelled by route template. Nothing here touches Redis: a metric request
-//! is an index lookup, a few atomic loads and one JSON serialisation.
+//! labelled by route template: [`Route`] is the one table of routes, for
+//! dispatch and for templates. Each request is parsed once (its route, and
+//! its label selector on first use, from a cache) and that parse is shared
+//! with [`crate::auth`], which puts the selector into the SubjectAccessReview.
+//! Nothing here touches Redis: a metric request is an index lookup, a few
+//! atomic loads and one JSON serialisation.
 //!
 //! The metric request follows what the HPA controller's external metrics
 //! client sends (`k8s.io/metrics/pkg/client/external_metrics`):
@@ -20,16 +24,14 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::ser::SerializeMap;
 
-use crate::auth::Auth;
 use crate::auth::authn::PeerCerts;
-use crate::config::is_dns1123_label;
+use crate::auth::{self, Auth};
+use crate::k8s::names::{is_dns1123_label, valid_metric_name};
 use crate::k8s::quantity;
-use crate::k8s::selector::Selector;
+use crate::k8s::selector::{self, Selector};
 use crate::k8s::status::ApiError;
 use crate::store::{Store, now_ms};
 use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
@@ -42,19 +44,97 @@ pub const VERSION: &str = "v1beta1";
 /// `group/version`.
 pub const GROUP_VERSION: &str = "external.metrics.k8s.io/v1beta1";
 
-/// Route templates, used as the `path` label of request metrics.
-mod route {
-    pub const APIS: &str = "/apis";
-    pub const GROUP: &str = "/apis/external.metrics.k8s.io";
-    pub const VERSION: &str = "/apis/external.metrics.k8s.io/v1beta1";
-    pub const METRIC: &str =
-        "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}";
-    pub const OPENAPI_V2: &str = "/openapi/v2";
-    pub const OPENAPI_V3: &str = "/openapi/v3";
-    pub const OPENAPI_V3_GROUP: &str = "/openapi/v3/apis/external.metrics.k8s.io/v1beta1";
-    pub const VERSION_INFO: &str = "/version";
-    pub const HEALTH: &str = "/{livez,readyz,healthz}";
-    pub const OTHER: &str = "other";
+/// The routes served: one table from which both dispatch
+/// ([`ApiState::respond`]) and the `path` label of request metrics
+/// ([`Route::template`]) come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `/apis`: discovery of every group served.
+    Apis,
+    /// `/apis/external.metrics.k8s.io`.
+    Group,
+    /// `/apis/external.metrics.k8s.io/v1beta1`: the resource list.
+    Version,
+    /// `/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}`.
+    Metric {
+        /// The namespace segment, as sent.
+        namespace: &'a str,
+        /// The metric segment, as sent.
+        metric: &'a str,
+    },
+    /// `/openapi/v2`.
+    OpenapiV2,
+    /// `/openapi/v3`: the index of v3 documents.
+    OpenapiV3,
+    /// `/openapi/v3/apis/external.metrics.k8s.io/v1beta1`.
+    OpenapiV3Group,
+    /// `/version`.
+    VersionInfo,
+    /// `/livez`, `/readyz`, `/healthz`.
+    Health,
+    /// Anything else: 404.
+    Other,
+}
+
+impl<'a> Route<'a> {
+    /// The route of a URL path (a trailing `/` is ignored).
+    pub fn parse(path: &'a str) -> Route<'a> {
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        // The segments after the leading `/`; no route has more than six.
+        let mut segments = [""; 6];
+        let mut n = 0;
+        for segment in path.split('/').skip(1) {
+            let Some(slot) = segments.get_mut(n) else {
+                return Route::Other;
+            };
+            *slot = segment;
+            n += 1;
+        }
+        match segments[..n] {
+            ["apis"] => Route::Apis,
+            ["apis", GROUP] => Route::Group,
+            ["apis", GROUP, VERSION] => Route::Version,
+            ["apis", GROUP, VERSION, "namespaces", namespace, metric] => {
+                Route::Metric { namespace, metric }
+            }
+            ["openapi", "v2"] => Route::OpenapiV2,
+            ["openapi", "v3"] => Route::OpenapiV3,
+            ["openapi", "v3", "apis", GROUP, VERSION] => Route::OpenapiV3Group,
+            ["version"] => Route::VersionInfo,
+            ["livez" | "readyz" | "healthz"] => Route::Health,
+            _ => Route::Other,
+        }
+    }
+
+    /// The route template, the `path` label of request metrics.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Apis => "/apis",
+            Route::Group => "/apis/external.metrics.k8s.io",
+            Route::Version => "/apis/external.metrics.k8s.io/v1beta1",
+            Route::Metric { .. } => {
+                "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}"
+            }
+            Route::OpenapiV2 => "/openapi/v2",
+            Route::OpenapiV3 => "/openapi/v3",
+            Route::OpenapiV3Group => "/openapi/v3/apis/external.metrics.k8s.io/v1beta1",
+            Route::VersionInfo => "/version",
+            Route::Health => "/{livez,readyz,healthz}",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// One request as parsed once, before anyone looks at it: the route it takes
+/// and its `labelSelector`, which authorization (for the SubjectAccessReview)
+/// and the metric handler share, parsed by whichever needs it first.
+struct Parsed<'a> {
+    route: Route<'a>,
+    selector: selector::Lazy<'a>,
 }
 
 /// What the API handlers share.
@@ -69,9 +149,8 @@ pub struct ApiState {
     pub auth: Option<Arc<Auth>>,
     /// `qma_api_series_served_total` per served metric, created up front.
     served: std::collections::HashMap<String, prometheus_client::metrics::counter::Counter>,
-    /// Parsed label selectors by their text.
-    selectors: std::sync::Mutex<std::collections::HashMap<String, Arc<Selector>>>,
-    everything: Arc<Selector>,
+    /// Parsed label selectors by their text (the HPA asks the same ones over and over).
+    selectors: selector::Cache,
 }
 
 impl ApiState {
@@ -95,8 +174,7 @@ impl ApiState {
             metrics,
             auth,
             served,
-            selectors: Default::default(),
-            everything: Arc::new(Selector::everything()),
+            selectors: selector::Cache::new(),
         }
     }
 }
@@ -109,10 +187,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
 async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let started = Instant::now();
     let (parts, _body) = req.into_parts();
-    let (route, result) = match state.check(&parts).await {
-        Ok(()) => state.respond(&parts.method, &parts.uri, &parts.headers),
-        Err(e) => (route_template(&segments(parts.uri.path())), Err(e)),
+    let request = state.parse(&parts.uri);
+    let result = match state.check(&parts, &request).await {
+        Ok(()) => state.answer(&parts.method, &parts.headers, &request),
+        Err(e) => Err(e),
     };
+    let route = request.route.template();
     let resp = result.unwrap_or_else(IntoResponse::into_response);
     let m = &state.metrics;
     m.requests
@@ -134,96 +214,97 @@ fn json(body: Vec<u8>, content_type: &'static str) -> Response {
     resp
 }
 
-/// The path's segments after the leading `/`, ignoring a trailing `/`.
-fn segments(path: &str) -> Vec<&str> {
-    let path = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
-    path.split('/').skip(1).collect()
-}
-
-/// The route template a path falls under.
-fn route_template(segments: &[&str]) -> &'static str {
-    match segments {
-        ["apis"] => route::APIS,
-        ["apis", GROUP] => route::GROUP,
-        ["apis", GROUP, VERSION] => route::VERSION,
-        ["apis", GROUP, VERSION, "namespaces", _, _] => route::METRIC,
-        ["openapi", "v2"] => route::OPENAPI_V2,
-        ["openapi", "v3"] => route::OPENAPI_V3,
-        ["openapi", "v3", "apis", GROUP, VERSION] => route::OPENAPI_V3_GROUP,
-        ["version"] => route::VERSION_INFO,
-        ["livez" | "readyz" | "healthz"] => route::HEALTH,
-        _ => route::OTHER,
-    }
-}
-
 impl ApiState {
+    /// Parses a request's path and query, once for auth and the handler.
+    fn parse<'a>(&'a self, uri: &'a Uri) -> Parsed<'a> {
+        Parsed {
+            route: Route::parse(uri.path()),
+            selector: self.selectors.lazy(uri.query()),
+        }
+    }
+
     /// Authenticates and authorizes a request, unless auth is disabled or the
     /// path is always open (`/livez`, `/readyz`, `/healthz`, as the apiserver's
     /// `AlwaysAllowPaths`).
-    async fn check(&self, req: &axum::http::request::Parts) -> Result<(), ApiError> {
+    async fn check(
+        &self,
+        req: &axum::http::request::Parts,
+        parsed: &Parsed<'_>,
+    ) -> Result<(), ApiError> {
         let Some(auth) = &self.auth else {
             return Ok(());
         };
         if matches!(req.uri.path(), "/livez" | "/readyz" | "/healthz") {
             return Ok(());
         }
-        let peer = req.extensions.get::<Arc<PeerCerts>>().map(Arc::as_ref);
-        auth.check(peer, &req.method, &req.uri, &req.headers).await
+        auth.check(auth::Request {
+            peer: req.extensions.get::<Arc<PeerCerts>>().map(Arc::as_ref),
+            method: &req.method,
+            uri: &req.uri,
+            headers: &req.headers,
+            label_selector: &parsed.selector,
+        })
+        .await
     }
 
-    /// Routes one request; returns the route template and the answer.
+    /// Routes one request without authentication; returns the route template
+    /// and the answer.
     pub fn respond(
         &self,
         method: &Method,
-        uri: &axum::http::Uri,
+        uri: &Uri,
         headers: &HeaderMap,
     ) -> (&'static str, Result<Response, ApiError>) {
-        let segments = segments(uri.path());
-        let route = route_template(&segments);
-        if route == route::OTHER {
-            return (route, Err(ApiError::PathNotFound));
-        }
-        if method != Method::GET && method != Method::HEAD {
-            return (route, Err(ApiError::MethodNotAllowed));
+        let request = self.parse(uri);
+        (
+            request.route.template(),
+            self.answer(method, headers, &request),
+        )
+    }
+
+    /// The answer to a parsed (and allowed) request.
+    fn answer(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        request: &Parsed<'_>,
+    ) -> Result<Response, ApiError> {
+        if request.route != Route::Other && method != Method::GET && method != Method::HEAD {
+            return Err(ApiError::MethodNotAllowed);
         }
         let d = &self.docs;
-        let result = match route {
-            route::APIS => Ok(
-                match discovery::negotiate(header_str(headers, header::ACCEPT)) {
-                    DiscoveryFormat::AggregatedV2 => json(d.aggregated_v2.clone(), AGGREGATED_V2),
-                    DiscoveryFormat::AggregatedV2Beta1 => {
-                        json(d.aggregated_v2beta1.clone(), AGGREGATED_V2BETA1)
-                    }
-                    DiscoveryFormat::Plain => json(d.group_list.clone(), "application/json"),
-                },
+        Ok(match request.route {
+            Route::Apis => match discovery::negotiate(header_str(headers, header::ACCEPT)) {
+                DiscoveryFormat::AggregatedV2 => json(d.aggregated_v2.clone(), AGGREGATED_V2),
+                DiscoveryFormat::AggregatedV2Beta1 => {
+                    json(d.aggregated_v2beta1.clone(), AGGREGATED_V2BETA1)
+                }
+                DiscoveryFormat::Plain => json(d.group_list.clone(), "application/json"),
+            },
+            Route::Group => json(d.group.clone(), "application/json"),
+            Route::Version => json(d.resource_list.clone(), "application/json"),
+            Route::OpenapiV2 => cached(headers, &d.openapi_v2, &d.openapi_v2_etag),
+            Route::OpenapiV3 => json(d.openapi_v3_root.clone(), "application/json"),
+            Route::OpenapiV3Group => cached(headers, &d.openapi_v3_group, &d.openapi_v3_etag),
+            Route::VersionInfo => json(d.version.clone(), "application/json"),
+            Route::Health => (StatusCode::OK, "ok").into_response(),
+            Route::Metric { namespace, metric } => json(
+                self.metric(namespace, metric, || parsed_selector(&request.selector))?,
+                "application/json",
             ),
-            route::GROUP => Ok(json(d.group.clone(), "application/json")),
-            route::VERSION => Ok(json(d.resource_list.clone(), "application/json")),
-            route::OPENAPI_V2 => Ok(cached(headers, &d.openapi_v2, &d.openapi_v2_etag)),
-            route::OPENAPI_V3 => Ok(json(d.openapi_v3_root.clone(), "application/json")),
-            route::OPENAPI_V3_GROUP => Ok(cached(headers, &d.openapi_v3_group, &d.openapi_v3_etag)),
-            route::VERSION_INFO => Ok(json(d.version.clone(), "application/json")),
-            route::HEALTH => Ok((StatusCode::OK, "ok").into_response()),
-            _ => {
-                // route::METRIC; the slice pattern above guarantees 6 segments.
-                let (ns, metric) = (segments[4], segments[5]);
-                self.metric(ns, metric, uri.query())
-                    .map(|body| json(body, "application/json"))
-            }
-        };
-        (route, result)
+            Route::Other => return Err(ApiError::PathNotFound),
+        })
     }
 
     /// `GET .../namespaces/{ns}/{metric}?labelSelector=...`: the serialised list.
+    /// `selector` gives the request's label selector (or its 400); it is called
+    /// only once the metric is known, so an unknown metric is a 404 whatever
+    /// the selector.
     pub fn metric(
         &self,
         namespace: &str,
         metric: &str,
-        query: Option<&str>,
+        selector: impl Fn() -> Result<Arc<Selector>, ApiError>,
     ) -> Result<Vec<u8>, ApiError> {
         if !is_dns1123_label(namespace) {
             return Err(ApiError::BadRequest(format!(
@@ -243,7 +324,7 @@ impl ApiState {
         // client-go lowercases metric names in the path; accept any case.
         let name = metric.to_ascii_lowercase();
         let answer = self.store.answer(namespace, &name).ok_or_else(not_found)?;
-        let selector = self.selector(query.and_then(label_selector))?;
+        let selector = selector()?;
         let now = now_ms();
         let mut items = ListWriter::new();
         answer
@@ -269,27 +350,6 @@ impl ApiState {
             .observe(now.saturating_sub(at) as f64 / 1000.0);
     }
 
-    /// A parsed label selector, from a small cache (the HPA asks the same
-    /// selectors over and over).
-    fn selector(&self, raw: Option<String>) -> Result<Arc<Selector>, ApiError> {
-        let Some(raw) = raw else {
-            return Ok(self.everything.clone());
-        };
-        let mut cache = self.selectors.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = cache.get(&raw) {
-            return Ok(s.clone());
-        }
-        let parsed =
-            Arc::new(Selector::parse(&raw).map_err(|e| {
-                ApiError::BadRequest(format!("invalid labelSelector {raw:?}: {e}"))
-            })?);
-        if cache.len() >= SELECTOR_CACHE_SIZE {
-            cache.clear();
-        }
-        cache.insert(raw, parsed.clone());
-        Ok(parsed)
-    }
-
     /// Finishes the list and counts the items served.
     fn list(&self, metric_name: &str, items: ListWriter) -> Result<Vec<u8>, ApiError> {
         if let Some(c) = self.served.get(metric_name) {
@@ -306,9 +366,6 @@ fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
-
-/// Most distinct label selectors kept parsed.
-const SELECTOR_CACHE_SIZE: usize = 1024;
 
 /// Writes an `ExternalMetricValueList`
 /// (`k8s.io/metrics/pkg/apis/external_metrics/v1beta1/types.go`) straight into
@@ -347,22 +404,12 @@ impl ListWriter {
     }
 }
 
-/// The first `labelSelector` query parameter, decoded.
-fn label_selector(query: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "labelSelector")
-        .map(|(_, v)| v.into_owned())
-}
-
-/// Path segment names as `k8s.io/apimachinery/pkg/api/validation/path.IsValidPathSegmentName`
-/// allows them, narrowed to what a metric name can be.
-fn valid_metric_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s != "."
-        && s != ".."
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':'))
+/// The request's label selector, parsed once; a 400 when it does not parse.
+fn parsed_selector(selector: &selector::Lazy<'_>) -> Result<Arc<Selector>, ApiError> {
+    selector
+        .get()
+        .cloned()
+        .map_err(|(raw, e)| ApiError::BadRequest(format!("invalid labelSelector {raw:?}: {e}")))
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -388,17 +435,60 @@ fn cached(headers: &HeaderMap, body: &[u8], etag: &str) -> Response {
     resp
 }
 
-// Wire types of `external.metrics.k8s.io/v1beta1`, borrowed from the store.
+/// Moved to [`crate::k8s::labels`]; kept here until the store imports it from there.
+pub use crate::k8s::labels::Labels;
 
-/// A label set serialised as a JSON object.
-pub struct Labels<'a>(pub &'a [(String, String)]);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Serialize for Labels<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
+    #[test]
+    fn routes_and_their_templates() {
+        let metric = "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metric}";
+        for (path, template) in [
+            ("/apis", "/apis"),
+            ("/apis/", "/apis"),
+            (
+                "/apis/external.metrics.k8s.io",
+                "/apis/external.metrics.k8s.io",
+            ),
+            (
+                "/apis/external.metrics.k8s.io/v1beta1/",
+                "/apis/external.metrics.k8s.io/v1beta1",
+            ),
+            (
+                "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/q",
+                metric,
+            ),
+            ("/openapi/v2", "/openapi/v2"),
+            ("/openapi/v3", "/openapi/v3"),
+            (
+                "/openapi/v3/apis/external.metrics.k8s.io/v1beta1",
+                "/openapi/v3/apis/external.metrics.k8s.io/v1beta1",
+            ),
+            ("/version", "/version"),
+            ("/readyz", "/{livez,readyz,healthz}"),
+            ("/", "other"),
+            ("", "other"),
+            ("/apis//", "/apis"),
+            ("//apis", "other"),
+            (
+                "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/q/x",
+                "other",
+            ),
+            (
+                "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/q/x/y/z",
+                "other",
+            ),
+        ] {
+            assert_eq!(Route::parse(path).template(), template, "{path:?}");
         }
-        map.end()
+        assert_eq!(
+            Route::parse("/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/Queue_Depth/"),
+            Route::Metric {
+                namespace: "ai",
+                metric: "Queue_Depth"
+            }
+        );
     }
 }

@@ -8,6 +8,7 @@
 //!        │                        none of them ─► 401
 //!        │          + system:authenticated (group.AuthenticatedGroupAdder)
 //!        └► RequestInfo (path → verb, group, version, resource, namespace)
+//!           + the label selector the API parsed ([`Request`], shared with the handler)
 //!           └► authz: SubjectAccessReview (allowed and denied cached) ─► 403
 //!                     Kubernetes API unreachable or erroring ─► 503, never allow
 //! ```
@@ -16,34 +17,40 @@
 //! always-allowed paths); members of `system:masters` are always allowed
 //! (the apiserver's default `AlwaysAllowGroups`). docs/AUTH.md compares each
 //! step with `k8s.io/apiserver` and argues every deliberate difference.
+//!
+//! [`authn`] says who is asking (the x509 step in `authn/x509.rs`), `authz`
+//! builds the SubjectAccessReview and the 403, [`cache`] keeps answers for
+//! their TTL and [`extension`] reads the settings. Auth sits below the API
+//! and above [`crate::k8s`]: it knows nothing of routes or the store, and the
+//! API hands it each request as a [`Request`].
 
 pub mod authn;
+mod authz;
 pub mod cache;
 pub mod extension;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method, Uri, header};
 use futures_util::StreamExt;
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
-use k8s_openapi::api::authorization::v1::{
-    LabelSelectorAttributes, NonResourceAttributes, ResourceAttributes, SubjectAccessReview,
-    SubjectAccessReviewSpec,
-};
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use rustls::server::danger::ClientCertVerifier;
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::k8s::request_info::RequestInfo;
-use crate::k8s::selector::Selector;
-use crate::k8s::status::{self, ApiError};
+use crate::k8s::selector::{self, Selector};
+use crate::k8s::status::ApiError;
 use authn::{DynamicVerifier, PeerCerts, PeerIdentity, Settings, UserInfo};
+use authz::forbidden;
+pub use authz::sar_spec;
 use cache::TtlCache;
 
 /// Why delegated auth could not be set up.
@@ -100,6 +107,24 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// One request, as the API hands it over: the HTTP parts auth reads and the
+/// label selector the API parsed (or will parse) for its own use, so that the
+/// SubjectAccessReview and the handler share one parse.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The connection's client certificates and what they prove (`None`: no TLS client auth).
+    pub peer: Option<&'a PeerCerts>,
+    /// HTTP method.
+    pub method: &'a Method,
+    /// Path and query.
+    pub uri: &'a Uri,
+    /// Credentials: bearer token or front-proxy headers.
+    pub headers: &'a HeaderMap,
+    /// The query's `labelSelector`, parsed on first use; authorization passes
+    /// its requirements on (`AuthorizeWithSelectors`).
+    pub label_selector: &'a selector::Lazy<'a>,
 }
 
 /// A cached authorization decision.
@@ -219,13 +244,14 @@ impl Auth {
     /// Whole answers are cached per (who, method, path, query) until the
     /// earliest expiry of the TokenReview and SubjectAccessReview answers they
     /// were made of, so a request the caches can answer costs one hash lookup.
-    pub async fn check(
-        &self,
-        peer: Option<&PeerCerts>,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
+    pub async fn check(&self, req: Request<'_>) -> Result<(), ApiError> {
+        let Request {
+            peer,
+            method,
+            uri,
+            headers,
+            ..
+        } = req;
         let settings = self.settings.load();
         let identified = peer.map(|p| p.identity(&settings));
         let identity = identified.as_deref().map_or(&PeerIdentity::None, |i| i);
@@ -240,7 +266,7 @@ impl Auth {
         }
         // Boxed: the slow path's future (Kubernetes API calls) is large, and the
         // cached path should not pay for building it.
-        Box::pin(self.resolve(principal, key, &settings, method, uri, headers)).await
+        Box::pin(self.resolve(principal, key, &settings, req)).await
     }
 
     /// Authenticates and authorizes with the Kubernetes API (through the
@@ -250,13 +276,11 @@ impl Auth {
         principal: Principal<'_>,
         key: Vec<u8>,
         settings: &Settings,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
+        req: Request<'_>,
     ) -> Result<(), ApiError> {
         let (mut user, user_until) = match principal {
             Principal::Proxy => (
-                authn::user_from_headers(headers, settings).ok_or(ApiError::Unauthorized)?,
+                authn::user_from_headers(req.headers, settings).ok_or(ApiError::Unauthorized)?,
                 None,
             ),
             Principal::Cert(u) => (u.clone(), None),
@@ -268,9 +292,16 @@ impl Auth {
         // authenticatorfactory.DelegatingAuthenticatorConfig.New wraps the
         // whole chain in group.NewAuthenticatedGroupAdder.
         authn::add_authenticated_group(&mut user);
-        let info = RequestInfo::new(method.as_str(), uri.path(), uri.query())
+        let info = RequestInfo::new(req.method.as_str(), req.uri.path(), req.uri.query())
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (answer, decision_until) = self.authorize(&user, &info).await?;
+        // RequestInfo keeps the raw selector of list and watch requests only;
+        // one that does not parse is left out, as upstream's webhook does.
+        let selector = if info.label_selector.is_empty() {
+            None
+        } else {
+            req.label_selector.get().ok()
+        };
+        let (answer, decision_until) = self.authorize(&user, &info, selector).await?;
         let until = user_until.map_or(decision_until, |u| u.min(decision_until));
         self.requests.insert_until(key, answer.clone(), until);
         answer
@@ -317,6 +348,7 @@ impl Auth {
         &self,
         user: &UserInfo,
         info: &RequestInfo,
+        selector: Option<&Arc<Selector>>,
     ) -> Result<(Result<(), ApiError>, Instant), ApiError> {
         if user
             .groups
@@ -325,7 +357,7 @@ impl Auth {
         {
             return Ok((Ok(()), Instant::now() + self.options.allow_cache_ttl));
         }
-        let spec = sar_spec(user, info);
+        let spec = sar_spec(user, info, selector.map(Arc::as_ref));
         let key = serde_json::to_string(&spec).unwrap_or_default();
         let (decision, until) = match self.decisions.get_entry(&key) {
             Some(d) => d,
@@ -480,279 +512,5 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// The spec `k8s.io/apiserver/plugin/pkg/authorizer/webhook` sends for these attributes.
-pub fn sar_spec(user: &UserInfo, info: &RequestInfo) -> SubjectAccessReviewSpec {
-    let mut spec = SubjectAccessReviewSpec {
-        user: non_empty(&user.username),
-        uid: non_empty(&user.uid),
-        groups: (!user.groups.is_empty()).then(|| user.groups.clone()),
-        extra: (!user.extra.is_empty()).then(|| user.extra.clone()),
-        ..SubjectAccessReviewSpec::default()
-    };
-    if info.is_resource_request {
-        let label_selector = Selector::parse(&info.label_selector)
-            .ok()
-            .map(|s| {
-                s.authorization_requirements()
-                    .into_iter()
-                    .map(|(key, op, values)| LabelSelectorRequirement {
-                        key: key.to_string(),
-                        operator: op.to_string(),
-                        values: (!values.is_empty())
-                            .then(|| values.iter().map(|v| v.to_string()).collect()),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .filter(|r| !r.is_empty())
-            .map(|requirements| LabelSelectorAttributes {
-                raw_selector: None,
-                requirements: Some(requirements),
-            });
-        spec.resource_attributes = Some(ResourceAttributes {
-            namespace: non_empty(&info.namespace),
-            verb: non_empty(&info.verb),
-            group: non_empty(&info.api_group),
-            version: non_empty(&info.api_version),
-            resource: non_empty(&info.resource),
-            subresource: non_empty(&info.subresource),
-            name: non_empty(&info.name),
-            label_selector,
-            field_selector: None,
-        });
-    } else {
-        spec.non_resource_attributes = Some(NonResourceAttributes {
-            path: Some(info.path.clone()),
-            verb: Some(info.verb.clone()),
-        });
-    }
-    spec
-}
-
-/// The 403 of `responsewriters.Forbidden`
-/// (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go):
-/// `forbiddenMessage` with `&`, `<` and `>` HTML-escaped (`sanitizer`), then
-/// `: <reason>` if the authorizer gave one, wrapped by
-/// `apierrors.NewForbidden({group, resource}, name, ...)`.
-fn forbidden(user: &UserInfo, info: &RequestInfo, reason: &str) -> ApiError {
-    let mut msg = sanitize(&forbidden_message(user, info));
-    if !reason.is_empty() {
-        msg = format!("{msg}: {reason}");
-    }
-    ApiError::forbidden(&info.api_group, &info.resource, &info.name, msg)
-}
-
-/// `responsewriters.sanitizer`: "Avoid emitting errors that look like valid HTML."
-fn sanitize(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// `responsewriters.forbiddenMessage`.
-fn forbidden_message(user: &UserInfo, info: &RequestInfo) -> String {
-    let q = status::go_quote;
-    if !info.is_resource_request {
-        return format!(
-            "User {} cannot {} path {}",
-            q(&user.username),
-            info.verb,
-            q(&info.path)
-        );
-    }
-    let mut resource = info.resource.clone();
-    if !info.subresource.is_empty() {
-        resource = format!("{resource}/{}", info.subresource);
-    }
-    if info.namespace.is_empty() {
-        format!(
-            "User {} cannot {} resource {} in API group {} at the cluster scope",
-            q(&user.username),
-            info.verb,
-            q(&resource),
-            q(&info.api_group)
-        )
-    } else {
-        format!(
-            "User {} cannot {} resource {} in API group {} in the namespace {}",
-            q(&user.username),
-            info.verb,
-            q(&resource),
-            q(&info.api_group),
-            q(&info.namespace)
-        )
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sar_spec_for_an_hpa_request() {
-        let info = RequestInfo::new(
-            "GET",
-            "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth",
-            Some("labelSelector=queue%20in%20(a%2Cb)%2Cservice%3Dgw"),
-        )
-        .unwrap();
-        let user = UserInfo {
-            username: "system:serviceaccount:kube-system:horizontal-pod-autoscaler".into(),
-            groups: vec!["system:serviceaccounts".into()],
-            ..UserInfo::default()
-        };
-        let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({
-                "user": "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
-                "groups": ["system:serviceaccounts"],
-                "resourceAttributes": {
-                    "namespace": "ai",
-                    "verb": "list",
-                    "group": "external.metrics.k8s.io",
-                    "version": "v1beta1",
-                    "resource": "queue_depth",
-                    "labelSelector": {"requirements": [
-                        {"key": "queue", "operator": "In", "values": ["a", "b"]},
-                        {"key": "service", "operator": "In", "values": ["gw"]}
-                    ]}
-                }
-            })
-        );
-        let info = RequestInfo::new("GET", "/apis/external.metrics.k8s.io/v1beta1", None).unwrap();
-        let v = serde_json::to_value(sar_spec(&user, &info)).unwrap();
-        assert_eq!(
-            v["nonResourceAttributes"],
-            serde_json::json!({"path": "/apis/external.metrics.k8s.io/v1beta1", "verb": "get"})
-        );
-    }
-
-    #[test]
-    fn forbidden_statuses_like_upstream() {
-        let u = UserInfo {
-            username: "bob".into(),
-            ..UserInfo::default()
-        };
-        let status = |path: &str, query: Option<&str>, reason: &str| {
-            let info = RequestInfo::new("GET", path, query).unwrap();
-            serde_json::to_value(forbidden(&u, &info, reason).status()).unwrap()
-        };
-        let v = status(
-            "/apis/external.metrics.k8s.io/v1beta1/namespaces/ai/queue_depth",
-            None,
-            "no RBAC policy matched",
-        );
-        assert_eq!(
-            v["message"],
-            "queue_depth.external.metrics.k8s.io is forbidden: User \"bob\" cannot list resource \"queue_depth\" in API group \"external.metrics.k8s.io\" in the namespace \"ai\": no RBAC policy matched"
-        );
-        assert_eq!(
-            v["details"],
-            serde_json::json!({"group": "external.metrics.k8s.io", "kind": "queue_depth"})
-        );
-        assert_eq!(v["reason"], "Forbidden");
-        assert_eq!(v["code"], 403);
-        // A named object (and the cluster scope).
-        let v = status(
-            "/apis/external.metrics.k8s.io/v1beta1/queue_depth/q1",
-            None,
-            "",
-        );
-        assert_eq!(
-            v["message"],
-            "queue_depth.external.metrics.k8s.io \"q1\" is forbidden: User \"bob\" cannot get resource \"queue_depth\" in API group \"external.metrics.k8s.io\" at the cluster scope"
-        );
-        assert_eq!(
-            v["details"],
-            serde_json::json!({"group": "external.metrics.k8s.io", "kind": "queue_depth", "name": "q1"})
-        );
-        // Non-resource: no group-resource, empty details.
-        let v = status("/apis", None, "");
-        assert_eq!(
-            v["message"],
-            "forbidden: User \"bob\" cannot get path \"/apis\""
-        );
-        assert_eq!(v["details"], serde_json::json!({}));
-        // forbiddenMessage is HTML-escaped, the reason is not.
-        let v = status("/a&b<c>", None, "<why>");
-        assert_eq!(
-            v["message"],
-            "forbidden: User \"bob\" cannot get path \"/a&amp;b&lt;c&gt;\": <why>"
-        );
-    }
-
-    #[test]
-    fn front_proxy_without_username_falls_back_to_its_certificate_user() {
-        let settings = Settings {
-            username_headers: vec!["x-remote-user".into()],
-            group_headers: vec!["x-remote-group".into()],
-            ..Settings::default()
-        };
-        let carol = UserInfo {
-            username: "carol".into(),
-            ..UserInfo::default()
-        };
-        let proxy = PeerIdentity::FrontProxy(Some(carol.clone()));
-        let mut h = HeaderMap::new();
-        let mut key = Vec::new();
-        assert!(matches!(
-            principal(&proxy, &h, &settings, &mut key),
-            Ok(Principal::Cert(u)) if *u == carol
-        ));
-        assert_eq!(key.first(), Some(&b'U'));
-        // An empty first username value is no username either (headerValue).
-        h.append("x-remote-user", "".parse().unwrap());
-        h.append("x-remote-user", "bob".parse().unwrap());
-        assert!(matches!(
-            principal(&proxy, &h, &settings, &mut Vec::new()),
-            Ok(Principal::Cert(_))
-        ));
-        // ... and with no certificate user, a bearer token is next.
-        h.insert(header::AUTHORIZATION, "Bearer t".parse().unwrap());
-        assert!(matches!(
-            principal(
-                &PeerIdentity::FrontProxy(None),
-                &h,
-                &settings,
-                &mut Vec::new()
-            ),
-            Ok(Principal::Token("t"))
-        ));
-        // A username header: the proxy asserts.
-        h.insert("x-remote-user", "bob".parse().unwrap());
-        assert!(matches!(
-            principal(&proxy, &h, &settings, &mut Vec::new()),
-            Ok(Principal::Proxy)
-        ));
-        // Headers without a verified proxy certificate are refused (deliberate).
-        assert!(matches!(
-            principal(&PeerIdentity::User(carol), &h, &settings, &mut Vec::new()),
-            Err(ApiError::Unauthorized)
-        ));
-    }
-
-    #[test]
-    fn bearer_tokens() {
-        let mut h = HeaderMap::new();
-        assert_eq!(bearer(&h), None);
-        for (value, token) in [
-            ("Bearer abc", Some("abc")),
-            (" BEARER abc ", Some("abc")),
-            ("bearer\tabc", None),
-            // SplitN(auth, " ", 3): two spaces leave an empty second part.
-            ("bearer  xyz ", None),
-            ("Bearer abc def", Some("abc")),
-            ("Bearer abc def ghi", Some("abc")),
-            ("Basic abc", None),
-            ("Bearer ", None),
-            ("Bearer", None),
-        ] {
-            h.insert(header::AUTHORIZATION, value.parse().unwrap());
-            assert_eq!(bearer(&h), token, "{value:?}");
-        }
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use queue_metrics_adapter::k8s::quantity;
 use support::RedisServer;
 use support::adapter::{Adapter, assert_status};
 
@@ -19,16 +20,6 @@ fn config(redis: &RedisServer, extra: &str, queues: &str) -> String {
         "redis:\n  url: {}\npoll_interval: 100ms\nmax_staleness: 2s\nscan_interval: 200ms\n{extra}queues:\n{queues}",
         redis.url()
     )
-}
-
-fn quantity(v: &str) -> f64 {
-    if let Some(m) = v.strip_suffix('m') {
-        return m.parse::<f64>().unwrap() / 1000.0;
-    }
-    if let Some(k) = v.strip_suffix('k') {
-        return k.parse::<f64>().unwrap() * 1000.0;
-    }
-    v.parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,19 +78,21 @@ async fn lists_zsets_and_streams_without_group() {
             .await,
         "2"
     );
-    let age = quantity(
+    let age = quantity::parse(
         &a.wait_value("ai", "queue_oldest_age_seconds", "delayed-due", |_| true)
             .await,
-    );
+    )
+    .unwrap();
     assert!((29.0..40.0).contains(&age), "oldest due job age {age}");
     assert_eq!(
         a.wait_value("ai", "queue_depth", "events", |_| true).await,
         "2"
     );
-    let age = quantity(
+    let age = quantity::parse(
         &a.wait_value("ai", "queue_oldest_age_seconds", "events", |_| true)
             .await,
-    );
+    )
+    .unwrap();
     assert!((19.0..30.0).contains(&age), "oldest stream entry age {age}");
 
     // Values follow Redis.
@@ -166,10 +159,11 @@ async fn stream_consumer_group_lag_pending_and_age_including_after_trim() {
         "2"
     );
     // Oldest pending is entry 1 (t0+1s): about 59 s old.
-    let age = quantity(
+    let age = quantity::parse(
         &a.wait_value("ai", "queue_oldest_age_seconds", "knowledge", |_| true)
             .await,
-    );
+    )
+    .unwrap();
     assert!((58.0..70.0).contains(&age), "age {age}");
 
     // Trim away entries that were never delivered: Redis's lag becomes unreliable;

@@ -7,6 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use queue_metrics_adapter::k8s::quantity;
 use serde_json::json;
 use support::adapter::{Adapter, assert_status};
 use support::kube_api::FakeKube;
@@ -30,22 +31,7 @@ fn service(name: &str, urls: &[String], window: &str, extra: &str) -> String {
 async fn adapter_value(a: &Adapter, metric: &str, selector: &str) -> Option<f64> {
     let r = a.metric("ai-platform", metric, Some(selector)).await;
     let v = r.json["items"][0]["value"].as_str()?;
-    Some(parse_quantity(v))
-}
-
-fn parse_quantity(v: &str) -> f64 {
-    for (suffix, scale) in [
-        ("n", 1e-9),
-        ("u", 1e-6),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-    ] {
-        if let Some(x) = v.strip_suffix(suffix) {
-            return x.parse::<f64>().unwrap() * scale;
-        }
-    }
-    v.parse().unwrap()
+    Some(quantity::parse(v).unwrap())
 }
 
 /// Compares every quantile of `service` (window `w`) with Prometheus; retries for a
@@ -362,7 +348,7 @@ async fn promql_source_against_real_prometheus() {
             .await;
         if r.code == 200
             && let (Some(v), Some(t)) = (r.json["items"][0]["value"].as_str(), theirs)
-            && (parse_quantity(v) - t).abs() <= 0.05 * t
+            && (quantity::parse(v).unwrap() - t).abs() <= 0.05 * t
         {
             assert_eq!(r.json["items"][0]["metricLabels"], json!({"job": "pods"}));
             break;

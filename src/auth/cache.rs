@@ -6,11 +6,16 @@
 //! so that the HPA's polling does not turn into one API call per request.
 //! Errors are never cached. Bounded: when full, expired entries are purged,
 //! and if that frees nothing the cache starts over.
+//!
+//! Time is tokio's ([`tokio::time::Instant`]), so tests can expire entries
+//! with a paused clock instead of sleeping.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// Entries above this are not kept (an attacker cycling tokens cannot grow memory).
 const MAX_ENTRIES: usize = 10_000;
@@ -79,15 +84,21 @@ impl<K: Hash + Eq, V: Clone> Default for TtlCache<K, V> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn expires_and_bounds() {
+    #[tokio::test(start_paused = true)]
+    async fn expires_and_bounds() {
         let c = TtlCache::new();
-        c.insert(1, "a", Duration::from_millis(30));
+        let until = c.insert(1, "a", Duration::from_millis(30));
         c.insert(2, "b", Duration::ZERO);
         assert_eq!(c.get(&1), Some("a"));
+        assert_eq!(c.get_entry(&1), Some(("a", until)));
         assert_eq!(c.get(&2), None);
-        std::thread::sleep(Duration::from_millis(40));
+        tokio::time::advance(Duration::from_millis(29)).await;
+        assert_eq!(c.get(&1), Some("a"));
+        tokio::time::advance(Duration::from_millis(1)).await;
         assert_eq!(c.get(&1), None);
+        // A past expiry stores nothing.
+        c.insert_until(3, "c", Instant::now());
+        assert_eq!(c.get(&3), None);
         for i in 0..(MAX_ENTRIES + 10) {
             c.insert(i, "x", Duration::from_secs(60));
         }
