@@ -56,7 +56,6 @@ mod tests;
 mod validate;
 
 pub use metric::Metric;
-pub use validate::is_dns1123_label;
 
 /// Result type of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

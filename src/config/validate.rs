@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::raw::{At, Pairs, RawConfig};
 use super::{Config, Endpoint, Error, Labels, Namespaces, Result};
+use crate::k8s::names::is_dns1123_label;
 use crate::k8s::selector;
 use crate::kinds::Spec;
 
@@ -270,7 +271,7 @@ impl Validator<'_> {
                 );
             } else if let Err(e) = selector::validate_label_key(&k) {
                 self.problem(&lf, &v, format!("invalid label key: {e}"));
-            } else if let Err(e) = selector::validate_label_value(&v.value) {
+            } else if let Err(e) = crate::k8s::names::validate_label_value(&v.value) {
                 self.problem(&lf, &v, format!("invalid label value: {e}"));
             }
             labels.push((k, v.value));
@@ -300,15 +301,4 @@ fn is_metric_name(s: &str) -> bool {
     b.next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
-}
-
-/// A namespace name: DNS-1123 label (`k8s.io/apimachinery/pkg/util/validation.IsDNS1123Label`).
-pub fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || *c == b'-')
 }

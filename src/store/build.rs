@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::answer::{Answer, Cell};
 use super::series::{Item, Items, PromqlEntry, PromqlSnapshot, Series, Source, SourceKind};
 use super::{Metric, Store, now_ms};
-use crate::api::Labels as LabelsJson;
+use crate::k8s::labels::Labels as LabelsJson;
 
 /// Accumulates sources and series while the store is built.
 #[derive(Debug, Default)]
