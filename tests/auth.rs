@@ -720,15 +720,7 @@ async fn configmap_changes_are_followed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_with_client_certificate_and_with_token() {
     support::require_redis!();
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: kubectl not installed");
-        return;
-    }
+    support::require!(Kubectl);
     let w = world(Options::default()).await;
     w.kube.set_authorizer(allow_alice_and_hpa);
     w.kube.add_token(

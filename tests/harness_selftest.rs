@@ -5,10 +5,50 @@ mod support;
 use support::{RedisServer, Reply};
 
 #[test]
-fn free_port_is_bindable() {
+fn free_port_is_bindable_and_skips_held_ports() {
     let port = support::free_port();
-    assert_ne!(port, 0);
-    std::net::TcpListener::bind(("127.0.0.1", port)).expect("free_port gave a port in use");
+    let held =
+        std::net::TcpListener::bind(("127.0.0.1", port)).expect("free_port gave a port in use");
+    for _ in 0..20 {
+        assert_ne!(
+            support::free_port(),
+            port,
+            "free_port gave a port that is held"
+        );
+    }
+    drop(held);
+}
+
+#[test]
+fn missing_tools_skip_locally_and_fail_in_ci() {
+    use support::WhenMissing::{Fail, Skip};
+    use support::when_missing;
+    assert_eq!(when_missing(None, None), Skip);
+    for off in ["", "0", "false", "no", " No "] {
+        assert_eq!(when_missing(Some(off), None), Skip, "{off:?}");
+        assert_eq!(when_missing(None, Some(off)), Skip, "CI={off:?}");
+    }
+    for on in ["1", "true", "yes"] {
+        assert_eq!(when_missing(Some(on), None), Fail, "{on:?}");
+        assert_eq!(when_missing(None, Some(on)), Fail, "CI={on:?}");
+        // CI wins over an explicit opt-out: CI never skips.
+        assert_eq!(when_missing(Some("0"), Some(on)), Fail, "CI={on:?}");
+    }
+    // Each tool has its own switch, named as scripts/test.sh sets it.
+    let tools = [
+        support::Tool::Redis,
+        support::Tool::Prometheus,
+        support::Tool::Kubectl,
+    ];
+    let vars: std::collections::BTreeSet<_> = tools.iter().map(|t| t.require_var()).collect();
+    assert_eq!(vars.len(), tools.len());
+    let script = include_str!("../scripts/test.sh");
+    for var in vars {
+        assert!(
+            script.contains(&format!("export {var}=1")),
+            "scripts/test.sh does not export {var}=1"
+        );
+    }
 }
 
 #[test]
@@ -140,12 +180,28 @@ fn restart_retries_while_port_is_busy() {
 }
 
 #[test]
-#[should_panic(expected = "rejected its configuration")]
 fn bad_config_fails_fast() {
-    if !support::redis_available() {
-        panic!("rejected its configuration (skipped: redis-server not installed)");
-    }
-    let _redis = RedisServer::start_with_args(&["--no-such-option", "1"]);
+    support::require_redis!();
+    let started = std::time::Instant::now();
+    let panic = std::panic::catch_unwind(|| {
+        RedisServer::start_with_args(&["--no-such-option", "1"]);
+    })
+    .expect_err("redis-server started with a bad option");
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(
+        message.contains("rejected its configuration"),
+        "unexpected panic: {message}"
+    );
+    // Well before the 10 s start timeout: the exit is noticed, not waited out.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

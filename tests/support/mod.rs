@@ -9,7 +9,7 @@
 //!
 //! #[test]
 //! fn something_with_redis() {
-//!     support::require_redis!();
+//!     support::require!(Redis); // or require_redis!(): skip, or fail in CI
 //!     let redis = RedisServer::start();
 //!     redis.cmd(&["RPUSH", "jobs", "a"]);
 //!     // ... point the code under test at redis.url() ...
@@ -30,8 +30,7 @@ pub mod redis_server;
 
 #[allow(unused_imports)]
 pub use redis_server::{
-    RedisServer, Reply, redis_available, redis_required, redis_server_binary, redis_test_enabled,
-    resp_command, resp_pipeline,
+    RedisServer, Reply, redis_available, redis_server_binary, resp_command, resp_pipeline,
 };
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -48,45 +47,143 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Put at the top of every test that needs a real redis-server.
+/// A program that some integration tests run, and that scripts/test.sh
+/// installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `redis-server`: `$QMA_REDIS_SERVER`, else the one on `PATH`.
+    Redis,
+    /// `prometheus` on `PATH` (Debian's package).
+    Prometheus,
+    /// `kubectl` on `PATH`, any version that runs `kubectl version --client`.
+    Kubectl,
+}
+
+impl Tool {
+    /// The program's name, for messages.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Redis => "redis-server",
+            Tool::Prometheus => "prometheus",
+            Tool::Kubectl => "kubectl",
+        }
+    }
+
+    /// The variable that turns a missing program from a skip into a failure.
+    pub fn require_var(self) -> &'static str {
+        match self {
+            Tool::Redis => "QMA_REQUIRE_REDIS",
+            Tool::Prometheus => "QMA_REQUIRE_PROMETHEUS",
+            Tool::Kubectl => "QMA_REQUIRE_KUBECTL",
+        }
+    }
+
+    /// Whether the program is installed and starts.
+    pub fn available(self) -> bool {
+        match self {
+            Tool::Redis => redis_available(),
+            Tool::Prometheus => prometheus::available(),
+            Tool::Kubectl => std::process::Command::new("kubectl")
+                .args(["version", "--client"])
+                .output()
+                .is_ok_and(|out| out.status.success()),
+        }
+    }
+}
+
+/// What a test does when the program it needs is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenMissing {
+    /// Print `SKIP: …` and return: a developer's machine without the tool.
+    Skip,
+    /// Panic: in CI, or wherever the tool was asked for.
+    Fail,
+}
+
+/// Decides from the values of the tool's `QMA_REQUIRE_*` variable and of
+/// `CI` (which GitHub Actions, GitLab and most other CI systems set): either
+/// set to anything but empty, `0`, `false` or `no` makes a missing tool a
+/// failure.
+pub fn when_missing(require: Option<&str>, ci: Option<&str>) -> WhenMissing {
+    let set = |v: Option<&str>| {
+        v.map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"))
+    };
+    if set(require) || set(ci) {
+        WhenMissing::Fail
+    } else {
+        WhenMissing::Skip
+    }
+}
+
+/// The function behind [`require!`]: true when the test should go on.
 ///
-/// * redis-server available: does nothing, the test goes on.
-/// * missing and `QMA_REQUIRE_REDIS` unset (or `0`/empty): prints
-///   `SKIP: redis-server not installed` to stderr and returns from the test
-///   early. `require_redis!(value)` returns `value` instead of `()`, for
-///   tests returning a `Result` (e.g. `require_redis!(Ok(()))`).
-/// * missing and `QMA_REQUIRE_REDIS=1`: panics (scripts/test.sh and CI set it).
+/// The tool present: true. Missing: panics when [`when_missing`] says
+/// [`WhenMissing::Fail`], else prints `SKIP: <program> not installed` to
+/// stderr and returns false.
+#[track_caller]
+pub fn need(tool: Tool) -> bool {
+    if tool.available() {
+        return true;
+    }
+    let (program, var) = (tool.program(), tool.require_var());
+    let require = std::env::var(var).ok();
+    let ci = std::env::var("CI").ok();
+    match when_missing(require.as_deref(), ci.as_deref()) {
+        WhenMissing::Fail => panic!(
+            "{program} is not installed (or does not run), and {var} or CI is set: install it \
+             (scripts/test.sh does) or, outside CI, unset {var} to skip the tests that need it"
+        ),
+        WhenMissing::Skip => {
+            eprintln!("SKIP: {program} not installed (set {var}=1 to make this a failure)");
+            false
+        }
+    }
+}
+
+/// Put at the top of every test that needs an external program
+/// (a [`Tool`]): `support::require!(Redis);`, `support::require!(Kubectl);`.
 ///
-/// Use it as `support::require_redis!();`.
+/// * installed: does nothing, the test goes on;
+/// * missing on a developer's machine: prints `SKIP: …` to stderr and
+///   returns from the test early (`require!(Redis, value)` returns `value`,
+///   for tests returning a `Result`);
+/// * missing with `CI` or the tool's `QMA_REQUIRE_*` variable set (scripts/test.sh
+///   sets them all): panics. See [`need`].
 #[allow(unused_macros)]
-macro_rules! require_redis {
-    () => {
-        if !$crate::support::redis_test_enabled() {
+macro_rules! require {
+    ($tool:ident) => {
+        if !$crate::support::need($crate::support::Tool::$tool) {
             return;
         }
     };
-    ($ret:expr) => {
-        if !$crate::support::redis_test_enabled() {
+    ($tool:ident, $ret:expr) => {
+        if !$crate::support::need($crate::support::Tool::$tool) {
             return $ret;
         }
     };
 }
 #[allow(unused_imports)]
+pub(crate) use require;
+
+/// `require!(Redis)`, under the name most tests use.
+#[allow(unused_macros)]
+macro_rules! require_redis {
+    () => {
+        $crate::support::require!(Redis)
+    };
+    ($ret:expr) => {
+        $crate::support::require!(Redis, $ret)
+    };
+}
+#[allow(unused_imports)]
 pub(crate) use require_redis;
 
-/// Like [`require_redis!`] for Prometheus: returns early (with `SKIP:` on
-/// stderr) when no `prometheus` binary is installed, or panics when
-/// `QMA_REQUIRE_PROMETHEUS=1` (scripts/test.sh and CI set it).
+/// `require!(Prometheus)`, under the name most tests use.
 #[allow(unused_macros)]
 macro_rules! require_prometheus {
     () => {
-        if !$crate::support::prometheus::available() {
-            if std::env::var("QMA_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1") {
-                panic!("prometheus not installed and QMA_REQUIRE_PROMETHEUS=1");
-            }
-            eprintln!("SKIP: prometheus not installed");
-            return;
-        }
+        $crate::support::require!(Prometheus)
     };
 }
 #[allow(unused_imports)]

@@ -28,8 +28,6 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Env var naming the redis-server binary to use instead of the one on PATH.
 const BINARY_ENV: &str = "QMA_REDIS_SERVER";
-/// Env var that turns a missing redis-server from a skip into a failure.
-const REQUIRE_ENV: &str = "QMA_REQUIRE_REDIS";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -70,39 +68,6 @@ fn is_executable(path: &Path) -> bool {
 /// True when a redis-server binary can be found (see [`redis_server_binary`]).
 pub fn redis_available() -> bool {
     redis_server_binary().is_some()
-}
-
-/// True when `QMA_REQUIRE_REDIS` is set to something other than empty, `0`,
-/// `false` or `no`: a missing redis-server must then fail tests, not skip them.
-pub fn redis_required() -> bool {
-    match std::env::var(REQUIRE_ENV) {
-        Ok(v) => {
-            let v = v.trim().to_ascii_lowercase();
-            !(v.is_empty() || v == "0" || v == "false" || v == "no")
-        }
-        Err(_) => false,
-    }
-}
-
-/// The function behind `require_redis!`: true when the test should go on.
-///
-/// Returns false (after printing `SKIP: redis-server not installed` to
-/// stderr) when redis-server is missing and not required; panics when it is
-/// missing and `QMA_REQUIRE_REDIS=1`.
-#[track_caller]
-pub fn redis_test_enabled() -> bool {
-    if redis_available() {
-        return true;
-    }
-    if redis_required() {
-        panic!(
-            "redis-server not installed (not on PATH, and ${BINARY_ENV} unset) but \
-             {REQUIRE_ENV} is set: install it (apt-get install redis-server, or run \
-             scripts/test.sh which does) or unset {REQUIRE_ENV} to skip redis tests"
-        );
-    }
-    eprintln!("SKIP: redis-server not installed (set {REQUIRE_ENV}=1 to make this a failure)");
-    false
 }
 
 // ---------------------------------------------------------------------------
