@@ -47,8 +47,18 @@ impl Adapter {
         auth: Option<Arc<Auth>>,
         kube: Option<kube::Client>,
     ) -> Adapter {
-        tls::install_crypto_provider();
         let cfg = config::parse(yaml, &|_| None).expect("test config is valid");
+        Adapter::start_config(&cfg, cert, auth, kube).await
+    }
+
+    /// [`Adapter::start_with`] for an already parsed configuration.
+    pub async fn start_config(
+        cfg: &config::Config,
+        cert: Arc<tls::ReloadingCert>,
+        auth: Option<Arc<Auth>>,
+        kube: Option<kube::Client>,
+    ) -> Adapter {
+        tls::install_crypto_provider();
         let tls = tls::server_config_with(cert, auth.as_ref().map(|a| a.tls_verifier()));
         let serving = Serving {
             tls,
@@ -57,7 +67,7 @@ impl Adapter {
             auth,
             kube,
         };
-        let running = Running::start_with(&cfg, serving)
+        let running = Running::start_with(cfg, serving)
             .await
             .expect("adapter starts");
         Adapter {
