@@ -10,7 +10,7 @@
 //!
 //! A kind may read several keys of different types: [`Kind::plan`] gets
 //! the queue's configured key and may derive others from it. Adding a kind
-//! or a job-queue preset is one new file plus its name in the [`kinds!`]
+//! or a job-queue preset is one new file plus its name in the `kinds!`
 //! line below; config validation, `check-config`, the poller's pipelines and
 //! the store's series follow from the [`Kind`] it returns.
 //!

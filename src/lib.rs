@@ -8,37 +8,62 @@
 //! # Layout
 //!
 //! ```text
-//!            ┌──────────── sources ────────────┐
-//! Redis ───► │ redis (lists, zsets, streams)   │      ┌───────┐      ┌──────────────┐
-//!            │ scrape (latency histograms,     ├────► │ store │ ───► │ api (HPA,    │ ◄── kube-apiserver
-//! services ► │   EndpointSlice discovery)      │      └───────┘      │ kubectl)     │     (aggregator)
-//! /metrics   │ promql (existing Prometheus)    │          ▲          └──────┬───────┘
-//!            └─────────────────────────────────┘          │                 │
-//!                 config (what to read, for whom) ────────┘      auth (TLS client certs, TokenReview,
-//!                 telemetry (tracing, own /metrics) at the side        SubjectAccessReview), tls, server
+//!            ┌──────────────── sources ────────────────┐
+//! Redis ───► │ redis   (one poller per endpoint; the   │  typed     ┌───────┐  Answer per   ┌─────────────┐
+//!            │          queue kinds say what to ask)   │  writers   │ store │  (namespace,  │ api (HPA,   │ ◄── kube-apiserver
+//! services ► │ scrape  (latency histograms,            ├──────────► │       │ ────────────► │ kubectl)    │     (aggregator)
+//! /metrics   │          EndpointSlice discovery)       │            └───────┘   metric)     └──────┬──────┘
+//! Prometheus►│ promql  (instant queries)               │                                        auth │ (TLS client certs,
+//!            └─────────────────────────────────────────┘                          TokenReview, SubjectAccessReview)
+//!              ▲ built from config (what to read, for whom), each in a tracing span, one tick loop
 //! ```
 //!
-//! - [`config`]: the YAML file, validated with field paths and line numbers.
-//! - [`sources::redis`]: one poller per Redis endpoint; [`sources::redis::read`] says what each
-//!   queue type costs in commands and how replies become numbers;
-//!   [`sources::redis::connection`] opens plain or TLS (`rediss://`) connections and
-//!   explains why one failed.
-//! - [`sources::scrape`]: scrapes services' `/metrics` ([`sources::scrape::exposition`] parses,
-//!   [`sources::scrape::window`] computes `rate` and `histogram_quantile` as PromQL
-//!   does, [`sources::scrape::discovery`] follows EndpointSlices).
-//! - [`sources::promql`]: instant queries against an existing Prometheus.
+//! Imports point down only: `cli → {api, auth, server, sources} → store →
+//! {config → kinds, k8s}`, with no cycle; `k8s`, `kinds` and `tick` import
+//! nothing of ours, `tls` only `tick`; `telemetry` (logs, the registry, the
+//! served values) sits beside the store.
+//!
+//! - [`config`]: the YAML file, validated with field paths and line numbers
+//!   (`config::raw` as written, `config::validate` per section, the
+//!   `check-config` table).
+//! - [`kinds`]: one file per queue `type:` ([`kinds::list`],
+//!   [`kinds::zset`], [`kinds::stream`]): its fields and their validation,
+//!   the Redis commands one key needs and their count, and how the replies
+//!   become numbers. A new kind is one file and one name in `kinds!`.
+//! - [`sources`]: each source builds itself from its config section, takes
+//!   typed writers from the store builder, registers its own metrics and
+//!   returns its tasks. [`sources::redis`] polls every queue of an endpoint
+//!   in a few pipelines ([`sources::redis::connection`] opens plain or TLS
+//!   connections and explains why one failed); [`sources::scrape`] scrapes
+//!   services' `/metrics` ([`sources::scrape::exposition`] parses,
+//!   [`sources::scrape::window`] computes `rate` and `histogram_quantile` as
+//!   PromQL does, [`sources::scrape::discovery`] follows EndpointSlices);
+//!   [`sources::promql`] queries an existing Prometheus.
 //! - [`store`]: the latest value of every series, in atomics (PromQL results
-//!   as swapped snapshots); the only thing the API reads.
-//! - [`api`]: discovery, OpenAPI, and the metric endpoint, answering from the
-//!   store; every error is a Kubernetes `Status` ([`k8s::status`]); label
-//!   selectors ([`k8s::selector`]) and quantities ([`k8s::quantity`]) are pure.
-//! - [`auth`]: delegated authentication (front-proxy headers, client
-//!   certificates, TokenReview) and authorization (SubjectAccessReview with
-//!   the attributes of [`k8s::request_info`]), cached, failing closed.
+//!   as swapped snapshots), written through [`store::QueueWriter`],
+//!   [`store::ServiceWriter`] and [`store::PromqlWriter`] and read by the API
+//!   as one [`store::Answer`] per (namespace, metric); readiness is every
+//!   source's first read.
+//! - [`k8s`]: the Kubernetes vocabulary, importing nothing else of ours:
+//!   name and label rules ([`k8s::names`]), label selectors
+//!   ([`k8s::selector`], with a cache of parsed selectors), label sets on the
+//!   wire ([`k8s::labels`]), quantities ([`k8s::quantity`]), `Status` errors
+//!   ([`k8s::status`]) and request attributes ([`k8s::request_info`]).
+//! - [`api`]: discovery, OpenAPI and the metric endpoint, answering from the
+//!   store; one [`api::Route`] table gives both dispatch and the metrics'
+//!   route labels; each request is parsed once and its selector shared with
+//!   auth.
+//! - [`auth`]: delegated authentication ([`auth::authn`]: front-proxy
+//!   headers, client certificates, TokenReview) and authorization
+//!   (SubjectAccessReview with the attributes of [`k8s::request_info`]),
+//!   cached, failing closed.
 //! - [`tls`], [`server`]: the HTTPS API listener (reloading certificate,
-//!   Go's header limits, [`server::long_uri`] for URIs too long for hyper)
-//!   and the admin listener; [`tls::client`] reads client-side TLS files.
-//! - [`telemetry`]: logs and the adapter's own Prometheus metrics.
+//!   Go's header limits, [`server::long_uri`] for URIs too long for hyper),
+//!   the admin listener and its status page; [`tls::client`] reads
+//!   client-side TLS files.
+//! - [`tick`]: the one loop every periodic task runs.
+//! - [`telemetry`]: logs, the registry the parts register their metrics on,
+//!   and the served values on `/metrics`.
 //! - [`cli`]: flags (all with `QMA_*` env vars) and the wiring.
 
 pub mod api;

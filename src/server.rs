@@ -45,7 +45,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use crate::auth::authn::PeerCerts;
 use crate::k8s::status::ApiError;
@@ -82,51 +82,57 @@ pub async fn serve_tls(listener: TcpListener, tls: Arc<ServerConfig>, app: Route
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            // What a client certificate proves is worked out by auth, once per
-            // connection; connections without one carry nothing.
-            let peer_certs = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .filter(|c| !c.is_empty())
-                .map(|c| {
-                    Arc::new(PeerCerts::new(
-                        c.iter().map(|c| c.clone().into_owned()).collect(),
-                    ))
-                });
-            let svc =
-                TowerToHyperService::new(tower::service_fn(move |mut req: Request<Incoming>| {
-                    let app = app.clone();
-                    let too_large = oversized(&req).or_else(|| uri_too_long(&req));
-                    if let Some(p) = &peer_certs {
-                        req.extensions_mut().insert(p.clone());
-                    }
-                    async move {
-                        match too_large {
-                            Some(e) => Ok(e.into_response()),
-                            None => app.oneshot(req.map(Body::new)).await,
+        // Each connection's task runs in the listener's span (`api`, its address).
+        tokio::spawn(
+            async move {
+                let stream =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
                         }
-                    }
-                }));
-            if let Err(e) = http_builder()
-                .serve_connection(TokioIo::new(LongUri::new(stream)), svc)
-                .await
-            {
-                debug!(%peer, error = %e, "connection ended with an error");
+                        Err(_) => {
+                            debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                // What a client certificate proves is worked out by auth, once per
+                // connection; connections without one carry nothing.
+                let peer_certs = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| {
+                        Arc::new(PeerCerts::new(
+                            c.iter().map(|c| c.clone().into_owned()).collect(),
+                        ))
+                    });
+                let svc = TowerToHyperService::new(tower::service_fn(
+                    move |mut req: Request<Incoming>| {
+                        let app = app.clone();
+                        let too_large = oversized(&req).or_else(|| uri_too_long(&req));
+                        if let Some(p) = &peer_certs {
+                            req.extensions_mut().insert(p.clone());
+                        }
+                        async move {
+                            match too_large {
+                                Some(e) => Ok(e.into_response()),
+                                None => app.oneshot(req.map(Body::new)).await,
+                            }
+                        }
+                    },
+                ));
+                if let Err(e) = http_builder()
+                    .serve_connection(TokioIo::new(LongUri::new(stream)), svc)
+                    .await
+                {
+                    debug!(%peer, error = %e, "connection ended with an error");
+                }
             }
-        });
+            .in_current_span(),
+        );
     }
 }
 
@@ -215,7 +221,10 @@ async fn readyz(State(s): State<Arc<AdminState>>) -> Response {
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "waiting for the first poll of every redis endpoint",
+            format!(
+                "waiting for the first read of {}",
+                status_page::not_ready(&s.store)
+            ),
         )
             .into_response()
     }
