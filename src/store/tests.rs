@@ -105,3 +105,138 @@ fn answers_refuse_what_is_unread_stale_or_failing() {
         "promql \"p\": bad_data: parse error"
     );
 }
+
+// Tests below were added to kill mutants (`cargo mutants`) that the tests
+// above let survive.
+
+#[test]
+fn series_of_one_source_share_their_labels_json_and_only_they() {
+    let mut b = Builder::new();
+    let a = b.queue("a", &ns(&["x"]), &[], true, true);
+    let z = b.queue("z", &ns(&["x"]), &[], true, false);
+    assert_eq!(a.name(), "a");
+    assert_eq!(z.name(), "z");
+    let store = b.finish(Duration::from_secs(10));
+    let json: Vec<&str> = store.series.iter().map(|s| &*s.labels_json).collect();
+    assert_eq!(
+        json,
+        [
+            r#"{"queue":"a"}"#,
+            r#"{"queue":"a"}"#,
+            r#"{"queue":"a"}"#,
+            r#"{"queue":"z"}"#,
+            r#"{"queue":"z"}"#
+        ]
+    );
+    // Rendered once per source, not once per series.
+    assert!(Arc::ptr_eq(
+        &store.series[0].labels_json,
+        &store.series[2].labels_json
+    ));
+    assert!(Arc::ptr_eq(
+        &store.series[3].labels_json,
+        &store.series[4].labels_json
+    ));
+}
+
+#[test]
+fn queue_age_is_in_seconds_and_never_negative() {
+    let mut b = Builder::new();
+    let q = b.queue("q", &ns(&["x"]), &[], false, true);
+    let store = b.finish(Duration::from_secs(10));
+    let age = &store.series[1];
+    q.write(1.0, 0.0, Some(1_000), 1_250);
+    assert_eq!(age.sample(), Some((0.25, 1_250)));
+    // An item stamped after the read (clock skew): age 0, not negative.
+    q.write(1.0, 0.0, Some(2_000), 1_500);
+    assert_eq!(age.sample(), Some((0.0, 1_500)));
+}
+
+#[test]
+fn service_writer_records_errors_and_readiness() {
+    let mut b = Builder::new();
+    let s = b.service("svc", &ns(&["x"]), &[], &[0.5], true, false);
+    let store = b.finish(Duration::from_secs(10));
+    let read = |now: u64| {
+        store
+            .answer("x", "service_latency_seconds")
+            .unwrap()
+            .read(now, store.max_staleness, |_| true, |_, _, _| {})
+            .map_err(|e| e.to_string())
+    };
+    s.fail("connection refused".into());
+    assert_eq!(
+        read(1000).unwrap_err(),
+        "no data for service \"svc\" yet: connection refused"
+    );
+    assert!(!store.ready());
+    s.mark_ready();
+    assert!(store.ready());
+    s.write(1000, [0.2], || 3.0, || unreachable!("not served"));
+    assert_eq!(read(2000), Ok(()));
+    s.fail("timeout".into());
+    assert_eq!(
+        read(20_000).unwrap_err(),
+        "data for service \"svc\" is 19.0s old, older than the 10s staleness limit; last error: timeout"
+    );
+}
+
+#[test]
+fn promql_fetch_errors_are_kept_apart_from_query_errors() {
+    let mut b = Builder::new();
+    let p = b.promql("p", &ns(&["x"]));
+    assert_eq!(p.name(), "p");
+    let store = b.finish(Duration::from_secs(10));
+    let read = |now: u64| {
+        store
+            .answer("x", "p")
+            .unwrap()
+            .read(now, store.max_staleness, |_| true, |_, _, _| {})
+            .map_err(|e| e.to_string())
+    };
+    // Prometheus unreachable: no data yet, and why.
+    p.fail("connection refused".into(), false);
+    assert_eq!(
+        read(now_ms()).unwrap_err(),
+        "no data for promql \"p\" yet: connection refused"
+    );
+    p.publish(vec![]);
+    let published = now_ms();
+    p.fail("connection refused".into(), false);
+    // The last result is served while fresh, then refused naming the error.
+    assert_eq!(read(published), Ok(()));
+    let e = read(published + 60_000).unwrap_err();
+    assert!(e.ends_with("; last error: connection refused"), "{e}");
+    // A query error is served at once, and is no fetch error.
+    p.fail("bad_data".into(), true);
+    assert_eq!(read(published).unwrap_err(), "promql \"p\": bad_data");
+    let snap = store.promql[0].snapshot.load();
+    assert_eq!(snap.fetch_error, None);
+    assert_eq!(snap.query_error.as_deref(), Some("bad_data"));
+}
+
+#[test]
+fn answers_within_the_staleness_limit_are_served() {
+    let mut b = Builder::new();
+    let q = b.queue("q", &ns(&["a"]), &[], false, false);
+    let store = b.finish(Duration::from_secs(10));
+    q.write(4.0, 0.0, None, 1000);
+    let answer = store.answer("a", "queue_depth").unwrap();
+    let mut n = 0;
+    for now in [1000, 5000, 10_999, 11_000] {
+        answer
+            .read(now, store.max_staleness, |_| true, |_, _, _| n += 1)
+            .unwrap();
+    }
+    assert_eq!(n, 4);
+    assert!(
+        answer
+            .read(11_001, store.max_staleness, |_| true, |_, _, _| {})
+            .is_err()
+    );
+    // Series the selector rejects are neither served nor checked.
+    answer
+        .read(99_000, store.max_staleness, |_| false, |_, _, _| n += 1)
+        .unwrap();
+    assert_eq!(n, 4);
+}
