@@ -29,7 +29,7 @@
 //! - [`kinds`]: one file per queue `type:` ([`kinds::list`],
 //!   [`kinds::zset`], [`kinds::stream`]): its fields and their validation,
 //!   the Redis commands one key needs and their count, and how the replies
-//!   become numbers. A new kind is one file and one name in `kinds!`.
+//!   become numbers. A new kind is one file, declared and listed in `kinds::ALL`.
 //! - [`sources`]: each source builds itself from its config section, takes
 //!   typed writers from the store builder, registers its own metrics and
 //!   returns its tasks. [`sources::redis`] polls every queue of an endpoint

@@ -1,7 +1,7 @@
 //! A queue kind of our own, added the way a new kind or job-queue preset is
 //! added: this one file (the [`Kind`] and its [`Spec`]) plus one entry where
 //! the kinds are listed (here the list handed to `config::parse_with`; in
-//! the crate, the `kinds!` line in `src/kinds.rs`). Nothing else changes:
+//! the crate, `kinds::ALL` in `src/kinds.rs`). Nothing else changes:
 //! config validation, `check-config`, the poller's pipelines and the
 //! store's series all follow from the kind.
 //!

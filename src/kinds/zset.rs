@@ -19,13 +19,15 @@ pub const SPEC: Spec = Spec {
 
 fn parse(o: &mut Options) -> Option<Arc<dyn Kind>> {
     let start = o.problems().len();
-    let unit = o.parse("score_unit", "is not a unit: use seconds or milliseconds", |s| {
-        match s {
+    let unit = o.parse(
+        "score_unit",
+        "is not a unit: use seconds or milliseconds",
+        |s| match s {
             "seconds" => Some(ScoreUnit::Seconds),
             "milliseconds" => Some(ScoreUnit::Milliseconds),
             _ => None,
-        }
-    });
+        },
+    );
     let min = bound(o, "min_score", unit);
     let max = bound(o, "max_score", unit);
     let range = match (min, max) {
@@ -188,7 +190,11 @@ impl Kind for Zset {
         };
         let depth = r.int(
             reply(replies, 0),
-            if self.range.is_some() { "ZCOUNT" } else { "ZCARD" },
+            if self.range.is_some() {
+                "ZCOUNT"
+            } else {
+                "ZCARD"
+            },
         )? as f64;
         let oldest_ms = match self.unit {
             None => None,
