@@ -32,11 +32,12 @@ mod series;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use answer::{Answer, Unavailable};
 pub use build::{Builder, PromqlWriter, QueueWriter, ServiceWriter};
-pub use series::{Item, Items, PromqlEntry, PromqlSnapshot, Series, Source, SourceKind};
+pub use series::{Item, Items, PromqlEntry, PromqlSnapshot, Series, SeriesRef, Source, SourceKind};
 
 pub use crate::config::Metric;
 
@@ -44,7 +45,7 @@ pub use crate::config::Metric;
 #[derive(Debug)]
 pub struct Store {
     /// Every queue and service series, in the order the sources were built.
-    pub series: Vec<Arc<Series>>,
+    pub series: Vec<SeriesRef>,
     /// Every PromQL entry, in config order.
     pub promql: Vec<Arc<PromqlEntry>>,
     /// Every source: queues, services and PromQL entries.
@@ -55,6 +56,8 @@ pub struct Store {
     pub served_metrics: Vec<String>,
     /// Data older than this is refused.
     pub max_staleness: Duration,
+    /// Every source has been read once (readiness never goes back).
+    all_ready: AtomicBool,
 }
 
 impl Store {
@@ -63,9 +66,17 @@ impl Store {
         self.answers.get(namespace)?.get(name)
     }
 
-    /// Whether every source has finished its first read.
+    /// Whether every source has finished its first read (a scan until it
+    /// is true, then one load).
     pub fn ready(&self) -> bool {
-        self.sources.iter().all(|s| s.is_ready())
+        if self.all_ready.load(Ordering::Acquire) {
+            return true;
+        }
+        let ready = self.sources.iter().all(|s| s.is_ready());
+        if ready {
+            self.all_ready.store(true, Ordering::Release);
+        }
+        ready
     }
 
     /// The sources still waiting for their first read.

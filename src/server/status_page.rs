@@ -87,18 +87,21 @@ fn labels(l: &[(String, String)]) -> String {
         .join(", ")
 }
 
-/// The sources still waiting for their first read, named, the first few.
+/// The sources still waiting for their first read: the first few named,
+/// the rest counted (formatting 10,000 names per `/readyz` probe would slow
+/// the very start-up it reports on).
 pub fn not_ready(store: &Store) -> String {
     const SHOWN: usize = 5;
-    let waiting: Vec<String> = store.not_ready().map(|s| s.to_string()).collect();
-    let mut text = waiting
-        .iter()
+    let mut waiting = store.not_ready();
+    let named: Vec<String> = waiting
+        .by_ref()
         .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if waiting.len() > SHOWN {
-        text.push_str(&format!(" and {} more", waiting.len() - SHOWN));
+        .map(|s| s.to_string())
+        .collect();
+    let mut text = named.join(", ");
+    let more = waiting.count();
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
     }
     text
 }
@@ -238,5 +241,26 @@ mod tests {
             !page.contains("http://") && !page.contains("https://"),
             "no external assets"
         );
+    }
+
+    #[test]
+    fn not_ready_names_five_and_counts_the_rest() {
+        let mut b = crate::store::Builder::new();
+        let writers: Vec<_> = (0..7)
+            .map(|i| b.queue(&format!("q{i}"), &["a".to_string()], &[], false, false))
+            .collect();
+        let store = b.finish(Duration::from_secs(10));
+        assert_eq!(
+            not_ready(&store),
+            "queue \"q0\", queue \"q1\", queue \"q2\", queue \"q3\", queue \"q4\" and 2 more"
+        );
+        for w in &writers[..6] {
+            w.mark_ready();
+        }
+        assert_eq!(not_ready(&store), "queue \"q6\"");
+        assert!(!store.ready());
+        writers[6].mark_ready();
+        assert!(store.ready());
+        assert_eq!(not_ready(&store), "");
     }
 }

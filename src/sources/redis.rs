@@ -235,11 +235,11 @@ impl Poller {
                     info!(endpoint = %self.endpoint.name, "redis reachable again");
                     self.reachable = true;
                 }
-                for q in &self.queues {
-                    q.writer.mark_ready();
-                }
                 if !self.polled {
                     self.polled = true;
+                    for q in &self.queues {
+                        q.writer.mark_ready();
+                    }
                     info!(
                         endpoint = %self.endpoint.name,
                         queues = self.queues.len(),

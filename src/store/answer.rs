@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::series::{PromqlEntry, Series, Source};
+use super::series::{PromqlEntry, SeriesRef, Source};
 
 /// Why an answer cannot be given now (served as 503 ServiceUnavailable).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -45,7 +45,7 @@ pub enum Unavailable {
 #[derive(Debug, Clone)]
 pub(super) enum Cell {
     /// A queue or service series.
-    Series(Arc<Series>),
+    Series(SeriesRef),
     /// A PromQL entry's items.
     Promql(Arc<PromqlEntry>),
 }

@@ -3,22 +3,28 @@
 //! readiness; [`Builder::finish`] indexes everything by (namespace, metric)
 //! for the API.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::answer::{Answer, Cell};
-use super::series::{Item, Items, PromqlEntry, PromqlSnapshot, Series, Source, SourceKind};
+use super::series::{
+    Item, Items, PromqlEntry, PromqlSnapshot, Series, SeriesRef, Source, SourceKind,
+};
 use super::{Metric, Store, now_ms};
 use crate::k8s::labels::Labels as LabelsJson;
 
 /// Accumulates sources and series while the store is built.
 #[derive(Debug, Default)]
 pub struct Builder {
-    series: Vec<Arc<Series>>,
+    series: Vec<SeriesRef>,
     promql: Vec<Arc<PromqlEntry>>,
     sources: Vec<Arc<Source>>,
-    cells: Vec<(Arc<Source>, String, Cell)>,
+    cells: Vec<(Arc<Source>, Cow<'static, str>, Cell)>,
+    /// Namespace lists already seen, sorted: sources share them.
+    namespaces: HashMap<Vec<String>, Arc<[String]>>,
 }
 
 impl Builder {
@@ -27,31 +33,49 @@ impl Builder {
         Builder::default()
     }
 
-    fn source(&mut self, kind: SourceKind, name: &str, namespaces: &[String]) -> Arc<Source> {
-        let s = Arc::new(Source::new(kind, name, namespaces));
-        self.sources.push(s.clone());
-        s
+    /// `namespaces` sorted and deduplicated, shared with every source that has the same list.
+    fn namespaces(&mut self, namespaces: &[String]) -> Arc<[String]> {
+        let mut ns = namespaces.to_vec();
+        ns.sort_unstable();
+        ns.dedup();
+        if let Some(shared) = self.namespaces.get(&ns) {
+            return shared.clone();
+        }
+        let shared: Arc<[String]> = ns.clone().into();
+        self.namespaces.insert(ns, shared.clone());
+        shared
     }
 
-    fn series(
+    /// A source with `series` (metric and labels each), indexed for the API.
+    fn source(
         &mut self,
-        metric: Metric,
-        source: &Arc<Source>,
-        labels: Arc<[(String, String)]>,
-    ) -> Arc<Series> {
-        // Series of one source share their label set; render its JSON once.
-        let labels_json = match self.series.last() {
-            Some(prev) if Arc::ptr_eq(&prev.labels, &labels) => prev.labels_json.clone(),
-            _ => Arc::from(serde_json::to_string(&LabelsJson(&labels)).unwrap_or_default()),
-        };
-        let s = Arc::new(Series::new(metric, source.clone(), labels, labels_json));
-        self.series.push(s.clone());
-        self.cells.push((
-            source.clone(),
-            metric.name().to_string(),
-            Cell::Series(s.clone()),
-        ));
-        s
+        kind: SourceKind,
+        name: &str,
+        namespaces: &[String],
+        series: Vec<(Metric, Arc<[(String, String)]>)>,
+    ) -> Arc<Source> {
+        let namespaces = self.namespaces(namespaces);
+        let mut built: Vec<Series> = Vec::with_capacity(series.len());
+        for (metric, labels) in series {
+            // Series of one source share their label set; render its JSON once.
+            let labels_json = match built.last() {
+                Some(prev) if Arc::ptr_eq(&prev.labels, &labels) => prev.labels_json.clone(),
+                _ => Arc::from(serde_json::to_string(&LabelsJson(&labels)).unwrap_or_default()),
+            };
+            built.push(Series::new(metric, labels, labels_json));
+        }
+        let source = Arc::new(Source::new(kind, name, namespaces, built));
+        for (i, s) in source.series.iter().enumerate() {
+            let r = SeriesRef::new(source.clone(), i);
+            self.series.push(r.clone());
+            self.cells.push((
+                source.clone(),
+                Cow::Borrowed(s.metric.name()),
+                Cell::Series(r),
+            ));
+        }
+        self.sources.push(source.clone());
+        source
     }
 
     /// A queue's writer: `queue_depth` always, `queue_pending` and
@@ -64,13 +88,20 @@ impl Builder {
         pending: bool,
         oldest_age: bool,
     ) -> QueueWriter {
-        let source = self.source(SourceKind::Queue, name, namespaces);
         let l = labels(static_labels, &[("queue", name)]);
+        let mut series = vec![(Metric::QueueDepth, l.clone())];
+        let pending = pending.then(|| {
+            series.push((Metric::QueuePending, l.clone()));
+            series.len() - 1
+        });
+        let oldest_age = oldest_age.then(|| {
+            series.push((Metric::QueueOldestAge, l.clone()));
+            series.len() - 1
+        });
         QueueWriter {
-            depth: self.series(Metric::QueueDepth, &source, l.clone()),
-            pending: pending.then(|| self.series(Metric::QueuePending, &source, l.clone())),
-            oldest_age: oldest_age.then(|| self.series(Metric::QueueOldestAge, &source, l)),
-            source,
+            source: self.source(SourceKind::Queue, name, namespaces, series),
+            pending,
+            oldest_age,
         }
     }
 
@@ -85,27 +116,26 @@ impl Builder {
         rate: bool,
         inflight: bool,
     ) -> ServiceWriter {
-        let source = self.source(SourceKind::Service, name, namespaces);
         let base = [("service", name)];
-        let latency = quantiles
+        let mut series: Vec<_> = quantiles
             .iter()
             .map(|q| {
                 let q = q.to_string();
                 let l = labels(static_labels, &[base[0], ("quantile", &q)]);
-                self.series(Metric::ServiceLatency, &source, l)
+                (Metric::ServiceLatency, l)
             })
             .collect();
-        let plain = || labels(static_labels, &base);
+        let latency = series.len();
         let rate = rate.then(|| {
-            let l = plain();
-            self.series(Metric::ServiceRequestRate, &source, l)
+            series.push((Metric::ServiceRequestRate, labels(static_labels, &base)));
+            series.len() - 1
         });
         let inflight = inflight.then(|| {
-            let l = plain();
-            self.series(Metric::ServiceInflight, &source, l)
+            series.push((Metric::ServiceInflight, labels(static_labels, &base)));
+            series.len() - 1
         });
         ServiceWriter {
-            source,
+            source: self.source(SourceKind::Service, name, namespaces, series),
             latency,
             rate,
             inflight,
@@ -114,14 +144,17 @@ impl Builder {
 
     /// A PromQL entry's writer; the entry serves metric `name`.
     pub fn promql(&mut self, name: &str, namespaces: &[String]) -> PromqlWriter {
-        let source = self.source(SourceKind::Promql, name, namespaces);
+        let source = self.source(SourceKind::Promql, name, namespaces, Vec::new());
         let entry = Arc::new(PromqlEntry {
             source: source.clone(),
             snapshot: arc_swap::ArcSwap::from_pointee(PromqlSnapshot::default()),
         });
         self.promql.push(entry.clone());
-        self.cells
-            .push((source, name.to_string(), Cell::Promql(entry.clone())));
+        self.cells.push((
+            source,
+            Cow::Owned(name.to_string()),
+            Cell::Promql(entry.clone()),
+        ));
         PromqlWriter { entry }
     }
 
@@ -135,10 +168,10 @@ impl Builder {
                     Some(m) => m,
                     None => answers.entry(ns.clone()).or_default(),
                 };
-                let answer = match metrics.get_mut(metric.as_str()) {
+                let answer = match metrics.get_mut(&*metric) {
                     Some(a) => a,
-                    None => metrics.entry(metric.clone()).or_insert_with(|| Answer {
-                        metric: metric.clone(),
+                    None => metrics.entry(metric.to_string()).or_insert_with(|| Answer {
+                        metric: metric.to_string(),
                         cells: Vec::new(),
                     }),
                 };
@@ -158,6 +191,7 @@ impl Builder {
             answers,
             served_metrics,
             max_staleness,
+            all_ready: AtomicBool::new(false),
         }
     }
 }
@@ -176,10 +210,10 @@ fn labels(statics: &[(String, String)], own: &[(&str, &str)]) -> Arc<[(String, S
 /// Writes one queue's numbers.
 #[derive(Debug, Clone)]
 pub struct QueueWriter {
+    /// The queue; its series are depth (first), then pending and age when present.
     source: Arc<Source>,
-    depth: Arc<Series>,
-    pending: Option<Arc<Series>>,
-    oldest_age: Option<Arc<Series>>,
+    pending: Option<usize>,
+    oldest_age: Option<usize>,
 }
 
 impl QueueWriter {
@@ -192,13 +226,14 @@ impl QueueWriter {
     /// and when the oldest of them was added (unix ms; `None`: no item, age 0).
     /// Clears the queue's error.
     pub fn write(&self, depth: f64, pending: f64, oldest_ms: Option<u64>, at_ms: u64) {
-        self.depth.set(depth, at_ms);
-        if let Some(s) = &self.pending {
-            s.set(pending, at_ms);
+        let series = &self.source.series;
+        series[0].set(depth, at_ms);
+        if let Some(i) = self.pending {
+            series[i].set(pending, at_ms);
         }
-        if let Some(s) = &self.oldest_age {
+        if let Some(i) = self.oldest_age {
             let age = oldest_ms.map_or(0.0, |t| at_ms.saturating_sub(t) as f64 / 1000.0);
-            s.set(age, at_ms);
+            series[i].set(age, at_ms);
         }
         self.source.set_error(None);
     }
@@ -217,10 +252,11 @@ impl QueueWriter {
 /// Writes one service's numbers.
 #[derive(Debug, Clone)]
 pub struct ServiceWriter {
+    /// The service; its series are the latencies (first), then rate and in-flight when present.
     source: Arc<Source>,
-    latency: Vec<Arc<Series>>,
-    rate: Option<Arc<Series>>,
-    inflight: Option<Arc<Series>>,
+    latency: usize,
+    rate: Option<usize>,
+    inflight: Option<usize>,
 }
 
 impl ServiceWriter {
@@ -234,14 +270,15 @@ impl ServiceWriter {
         rate: impl FnOnce() -> f64,
         inflight: impl FnOnce() -> f64,
     ) {
-        for (s, v) in self.latency.iter().zip(latency) {
+        let series = &self.source.series;
+        for (s, v) in series[..self.latency].iter().zip(latency) {
             s.set(v, at_ms);
         }
-        if let Some(s) = &self.rate {
-            s.set(rate(), at_ms);
+        if let Some(i) = self.rate {
+            series[i].set(rate(), at_ms);
         }
-        if let Some(s) = &self.inflight {
-            s.set(inflight(), at_ms);
+        if let Some(i) = self.inflight {
+            series[i].set(inflight(), at_ms);
         }
         self.source.set_error(None);
     }

@@ -30,28 +30,36 @@ impl SourceKind {
 }
 
 /// One configured source (a queue, a service, a PromQL entry): who may read
-/// it, its last error, and whether its first read is done (readiness).
+/// it, its series, its last error, and whether its first read is done
+/// (readiness). A source and its series are one allocation plus one slice,
+/// so a writer's stores stay close together.
 #[derive(Debug)]
 pub struct Source {
     /// What it reads.
     pub kind: SourceKind,
     /// Its name in the config.
     pub name: String,
-    /// Namespaces that may read its series, sorted.
+    /// Namespaces that may read its series, sorted (shared between sources
+    /// with the same list).
     pub namespaces: Arc<[String]>,
+    /// Its series (none for a PromQL entry, whose items are a snapshot).
+    pub series: Box<[Series]>,
     error: Mutex<Option<Arc<str>>>,
     ready: AtomicBool,
 }
 
 impl Source {
-    pub(super) fn new(kind: SourceKind, name: &str, namespaces: &[String]) -> Source {
-        let mut ns = namespaces.to_vec();
-        ns.sort_unstable();
-        ns.dedup();
+    pub(super) fn new(
+        kind: SourceKind,
+        name: &str,
+        namespaces: Arc<[String]>,
+        series: Vec<Series>,
+    ) -> Source {
         Source {
             kind,
             name: name.to_string(),
-            namespaces: ns.into(),
+            namespaces,
+            series: series.into_boxed_slice(),
             error: Mutex::new(None),
             ready: AtomicBool::new(false),
         }
@@ -87,13 +95,34 @@ impl fmt::Display for Source {
     }
 }
 
+/// One series of a source, as the API and the exporters see it: derefs to
+/// the [`Series`], and names its [`Source`].
+#[derive(Debug, Clone)]
+pub struct SeriesRef {
+    /// The queue or service it belongs to.
+    pub source: Arc<Source>,
+    index: usize,
+}
+
+impl SeriesRef {
+    pub(super) fn new(source: Arc<Source>, index: usize) -> SeriesRef {
+        SeriesRef { source, index }
+    }
+}
+
+impl std::ops::Deref for SeriesRef {
+    type Target = Series;
+
+    fn deref(&self) -> &Series {
+        &self.source.series[self.index]
+    }
+}
+
 /// One served time series: a metric of one queue or service.
 #[derive(Debug)]
 pub struct Series {
     /// Which metric.
     pub metric: Metric,
-    /// The queue or service it belongs to.
-    pub source: Arc<Source>,
     /// `queue` (or `service`, `quantile`) plus the static labels, sorted by key;
     /// shared by the series of one source.
     pub labels: Arc<[(String, String)]>,
@@ -108,13 +137,11 @@ pub struct Series {
 impl Series {
     pub(super) fn new(
         metric: Metric,
-        source: Arc<Source>,
         labels: Arc<[(String, String)]>,
         labels_json: Arc<str>,
     ) -> Series {
         Series {
             metric,
-            source,
             labels,
             labels_json,
             value: AtomicU64::new(0),
