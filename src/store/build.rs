@@ -16,6 +16,9 @@ use super::series::{
 use super::{Metric, Store, now_ms};
 use crate::k8s::labels::Labels as LabelsJson;
 
+/// Labels of a series: sorted, shared by the series of one source.
+type LabelSet = Arc<[(String, String)]>;
+
 /// Accumulates sources and series while the store is built.
 #[derive(Debug, Default)]
 pub struct Builder {
@@ -52,7 +55,7 @@ impl Builder {
         kind: SourceKind,
         name: &str,
         namespaces: &[String],
-        series: Vec<(Metric, Arc<[(String, String)]>)>,
+        series: Vec<(Metric, LabelSet)>,
     ) -> Arc<Source> {
         let namespaces = self.namespaces(namespaces);
         let mut built: Vec<Series> = Vec::with_capacity(series.len());
@@ -197,7 +200,7 @@ impl Builder {
 }
 
 /// Static labels plus the adapter's own, sorted by key.
-fn labels(statics: &[(String, String)], own: &[(&str, &str)]) -> Arc<[(String, String)]> {
+fn labels(statics: &[(String, String)], own: &[(&str, &str)]) -> LabelSet {
     let mut l: Vec<(String, String)> = statics
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
