@@ -8,15 +8,16 @@
 //! labels, names); each section has its own submodule: `redis` (endpoints,
 //! secrets, TLS files), `queue`, `service` and `promql`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::raw::{At, Pairs, RawConfig};
 use super::{Config, Endpoint, Error, Labels, Namespaces, Result};
 use crate::k8s::names::is_dns1123_label;
 use crate::k8s::selector;
-use crate::kinds::Spec;
+use crate::kinds::{Kind, Spec};
 
 mod promql;
 mod queue;
@@ -45,6 +46,7 @@ pub(super) fn validate(
         problems: Vec::new(),
         env,
         kinds,
+        kind_cache: HashMap::new(),
     };
     let config = v.config(raw);
     if v.problems.is_empty() {
@@ -60,6 +62,8 @@ struct Validator<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     /// The queue kinds `type:` may name.
     kinds: &'a [&'a Spec],
+    /// Kinds already validated, by their type and fields as written.
+    kind_cache: HashMap<String, Arc<dyn Kind>>,
 }
 
 impl Validator<'_> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::series::{PromqlEntry, SeriesRef, Source};
+use super::series::{LabelSet, PromqlEntry, SeriesRef, Source};
 
 /// Why an answer cannot be given now (served as 503 ServiceUnavailable).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -44,8 +44,10 @@ pub enum Unavailable {
 /// One part of an answer.
 #[derive(Debug, Clone)]
 pub(super) enum Cell {
-    /// A queue or service series.
-    Series(SeriesRef),
+    /// A queue or service series, with its labels at hand: a selector is
+    /// tested against every visible series, so the labels are one pointer
+    /// away from the answer, not three.
+    Series(LabelSet, SeriesRef),
     /// A PromQL entry's items.
     Promql(Arc<PromqlEntry>),
 }
@@ -85,8 +87,8 @@ impl Answer {
         };
         for cell in &self.cells {
             match cell {
-                Cell::Series(s) => {
-                    if !matches(&s.labels) {
+                Cell::Series(labels, s) => {
+                    if !matches(labels) {
                         continue;
                     }
                     let name = || s.source.to_string();

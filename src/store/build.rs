@@ -11,13 +11,10 @@ use std::time::Duration;
 
 use super::answer::{Answer, Cell};
 use super::series::{
-    Item, Items, PromqlEntry, PromqlSnapshot, Series, SeriesRef, Source, SourceKind,
+    Item, Items, LabelSet, PromqlEntry, PromqlSnapshot, Series, SeriesRef, Source, SourceKind,
 };
 use super::{Metric, Store, now_ms};
 use crate::k8s::labels::Labels as LabelsJson;
-
-/// Labels of a series: sorted, shared by the series of one source.
-type LabelSet = Arc<[(String, String)]>;
 
 /// Accumulates sources and series while the store is built.
 #[derive(Debug, Default)]
@@ -74,7 +71,7 @@ impl Builder {
             self.cells.push((
                 source.clone(),
                 Cow::Borrowed(s.metric.name()),
-                Cell::Series(r),
+                Cell::Series(s.labels.clone(), r),
             ));
         }
         self.sources.push(source.clone());

@@ -45,6 +45,9 @@ pub struct Source {
     /// Its series (none for a PromQL entry, whose items are a snapshot).
     pub series: Box<[Series]>,
     error: Mutex<Option<Arc<str>>>,
+    /// Whether `error` holds one: a successful read of a healthy source
+    /// (every poll of every queue) then takes no lock.
+    failing: AtomicBool,
     ready: AtomicBool,
 }
 
@@ -61,19 +64,27 @@ impl Source {
             namespaces,
             series: series.into_boxed_slice(),
             error: Mutex::new(None),
+            failing: AtomicBool::new(false),
             ready: AtomicBool::new(false),
         }
     }
 
     /// Remembers an error, or clears it with `None`.
     pub fn set_error(&self, e: Option<Arc<str>>) {
+        if e.is_none() && !self.failing.load(Ordering::Acquire) {
+            return;
+        }
         if let Ok(mut g) = self.error.lock() {
+            self.failing.store(e.is_some(), Ordering::Release);
             *g = e;
         }
     }
 
     /// The last error, if the last read failed.
     pub fn error(&self) -> Option<Arc<str>> {
+        if !self.failing.load(Ordering::Acquire) {
+            return None;
+        }
         self.error.lock().ok().and_then(|g| g.clone())
     }
 
@@ -94,6 +105,9 @@ impl fmt::Display for Source {
         write!(f, "{} {:?}", self.kind.as_str(), self.name)
     }
 }
+
+/// Labels of a series: sorted, shared by the series of one source.
+pub type LabelSet = Arc<[(String, String)]>;
 
 /// One series of a source, as the API and the exporters see it: derefs to
 /// the [`Series`], and names its [`Source`].

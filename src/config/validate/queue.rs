@@ -75,6 +75,15 @@ impl Validator<'_> {
 
         let labels = self.labels(field, q.labels, &["queue"]);
 
+        // Queues written alike share one kind object: 10,000 queues of a few
+        // shapes keep a few kinds hot in the poller's cache, not 10,000.
+        let mut key = q.kind.value.clone();
+        for (k, v) in &q.options {
+            key.extend(['\0', '\u{1}']);
+            key.push_str(k);
+            key.push('\0');
+            key.push_str(&v.value);
+        }
         let mut options = kinds::Options::new(
             q.options
                 .into_iter()
@@ -88,7 +97,16 @@ impl Validator<'_> {
                 .collect(),
             q.kind.line,
         );
-        let kind = kinds::parse(self.kinds, &q.kind.value, &mut options);
+        let kind = match self.kind_cache.get(&key) {
+            Some(k) => Some(k.clone()),
+            None => {
+                let k = kinds::parse(self.kinds, &q.kind.value, &mut options);
+                if let Some(k) = &k {
+                    self.kind_cache.insert(key, k.clone());
+                }
+                k
+            }
+        };
         for p in options.into_problems() {
             self.problems.push(format!(
                 "{field}.{} (line {}): {}",
