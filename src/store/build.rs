@@ -35,6 +35,12 @@ impl Builder {
 
     /// `namespaces` sorted and deduplicated, shared with every source that has the same list.
     fn namespaces(&mut self, namespaces: &[String]) -> Arc<[String]> {
+        // The config sorts them already: look up without copying.
+        if namespaces.windows(2).all(|w| w[0] < w[1])
+            && let Some(shared) = self.namespaces.get(namespaces)
+        {
+            return shared.clone();
+        }
         let mut ns = namespaces.to_vec();
         ns.sort_unstable();
         ns.dedup();
