@@ -30,9 +30,9 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::authn::PeerCerts;
 use crate::auth::{self, Auth};
 use crate::k8s::names::{is_dns1123_label, valid_metric_name};
-use crate::k8s::quantity;
 use crate::k8s::selector::{self, Selector};
 use crate::k8s::status::ApiError;
+use crate::k8s::{labels, quantity};
 use crate::store::{Store, now_ms};
 use crate::telemetry::{ApiMetrics, MetricLabels, PathLabels, RequestLabels};
 use discovery::{AGGREGATED_V2, AGGREGATED_V2BETA1, DiscoveryFormat, Documents};
@@ -321,8 +321,13 @@ impl ApiState {
             metric: metric.to_string(),
             namespace: namespace.to_string(),
         };
-        // client-go lowercases metric names in the path; accept any case.
-        let name = metric.to_ascii_lowercase();
+        // client-go lowercases metric names in the path; accept any case
+        // (copying only a name that has capitals).
+        let name = if metric.bytes().any(|c| c.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(metric.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(metric)
+        };
         let answer = self.store.answer(namespace, &name).ok_or_else(not_found)?;
         let selector = selector()?;
         let now = now_ms();
@@ -331,7 +336,7 @@ impl ApiState {
             .read(
                 now,
                 self.store.max_staleness,
-                |labels| selector.matches(|k| label(labels, k)),
+                |labels| selector.matches(|k| labels::value(labels, k)),
                 |labels_json, at, value| {
                     // NaN: the source chose to serve no item (no traffic in its window).
                     if let Some(value) = quantity::format(value) {
@@ -357,14 +362,6 @@ impl ApiState {
         }
         Ok(items.finish())
     }
-}
-
-/// The value of `key` in a label list.
-fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    labels
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// Writes an `ExternalMetricValueList`
@@ -434,9 +431,6 @@ fn cached(headers: &HeaderMap, body: &[u8], etag: &str) -> Response {
     }
     resp
 }
-
-/// Moved to [`crate::k8s::labels`]; kept here until the store imports it from there.
-pub use crate::k8s::labels::Labels;
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,14 @@ impl Serialize for Labels<'_> {
     }
 }
 
+/// The value of label `key` in a label list, as selectors look labels up.
+pub fn value<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    labels
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

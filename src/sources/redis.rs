@@ -97,40 +97,30 @@ impl Redis {
         let metrics = Arc::new(PollMetrics::register(
             registry.sub_registry_with_prefix("poll"),
         ));
-        let mut writers: Vec<Option<QueueWriter>> = config
-            .queues
-            .iter()
-            .map(|q| {
-                let serves = q.kind.serves();
-                Some(store.queue(
+        // Each queue, with its store writer, under its endpoint.
+        let mut by_endpoint: Vec<Vec<PollQueue>> =
+            config.endpoints.iter().map(|_| Vec::new()).collect();
+        for q in &config.queues {
+            let serves = q.kind.serves();
+            by_endpoint[q.endpoint].push(PollQueue {
+                writer: store.queue(
                     &q.name,
                     &q.namespaces,
                     &q.labels,
                     serves.pending,
                     serves.oldest_age,
-                ))
-            })
-            .collect();
+                ),
+                source: q.source.clone(),
+                kind: q.kind.clone(),
+            });
+        }
         let pollers = config
             .endpoints
             .iter()
-            .enumerate()
+            .zip(by_endpoint)
             // An endpoint no queue uses is not polled (nor connected to).
-            .filter(|(i, _)| config.queues.iter().any(|q| q.endpoint == *i))
-            .map(|(i, e)| {
-                let queues = config
-                    .queues
-                    .iter()
-                    .zip(writers.iter_mut())
-                    .filter(|(q, _)| q.endpoint == i)
-                    .filter_map(|(q, w)| {
-                        Some(PollQueue {
-                            writer: w.take()?,
-                            source: q.source.clone(),
-                            kind: q.kind.clone(),
-                        })
-                    })
-                    .collect();
+            .filter(|(_, queues)| !queues.is_empty())
+            .map(|(e, queues)| {
                 Poller::new(e.clone(), queues, config.scan_interval, metrics.clone())
             })
             .collect::<Result<_>>()?;

@@ -136,8 +136,6 @@ impl TargetState {
 pub struct ServiceScraper {
     /// Where its values go.
     writer: ServiceWriter,
-    /// Whether a round has finished (the first one marks the service ready).
-    rounds: u64,
     cfg: Service,
     /// Current target URLs (from discovery or static).
     targets: Arc<ArcSwap<Vec<String>>>,
@@ -175,7 +173,6 @@ impl ServiceScraper {
         let bucket_name = format!("{}_bucket", cfg.histogram);
         ServiceScraper {
             writer,
-            rounds: 0,
             cfg,
             targets,
             state: HashMap::new(),
@@ -249,10 +246,7 @@ impl ServiceScraper {
         // A finished round, whatever its targets answered, is a read: the
         // service's own pods are the targets, and an adapter kept unready
         // would not bring them back.
-        self.rounds += 1;
-        if self.rounds == 1 {
-            self.writer.mark_ready();
-        }
+        self.writer.mark_ready();
         if report.up == 0 && report.down > 0 {
             // Nothing fresh: keep the old values; they turn stale after max_staleness.
             let e = first_error.map_or_else(String::new, |e| e.to_string());

@@ -165,7 +165,7 @@ impl Series {
 
     /// The value of a label, for selector matching.
     pub fn label(&self, key: &str) -> Option<&str> {
-        label(&self.labels, key)
+        crate::k8s::labels::value(&self.labels, key)
     }
 
     /// The latest value and when it was read, or `None` if never read.
@@ -179,14 +179,6 @@ impl Series {
         self.value.store(value.to_bits(), Ordering::Relaxed);
         self.read_at_ms.store(at_ms.max(1), Ordering::Release);
     }
-}
-
-/// The value of `key` in a sorted or unsorted label list.
-pub(super) fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    labels
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// Items of a PromQL result as the query returns them: sorted labels and value.

@@ -26,7 +26,6 @@
 //! to the age, deploy/prometheus/rules.yaml).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
@@ -34,7 +33,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::store::{Metric, Source, Store};
+use crate::store::{Metric, SourceKind, Store};
 
 /// Exports the store's values (see the module docs).
 #[derive(Debug)]
@@ -145,23 +144,29 @@ impl Collector for ServedValues {
             }
         }
 
-        // Per source: when it was last read (its oldest series), and whether that failed.
-        let mut oldest: HashMap<*const Source, u64> = HashMap::new();
-        for s in &store.series {
-            let at = s.sample().map_or(0, |(_, at)| at);
-            let o = oldest.entry(Arc::as_ptr(&s.source)).or_insert(at);
-            *o = (*o).min(at);
-        }
-        for (p, snap) in &entries {
-            oldest.insert(Arc::as_ptr(&p.source), snap.read_at_ms);
-        }
+        // Per source: when it was last read (its oldest series, or the
+        // PromQL entry's snapshot), and whether that failed.
         let sources: Vec<(&str, &str, u64, bool)> = store
             .sources
             .iter()
+            .filter(|s| s.kind != SourceKind::Promql)
             .map(|s| {
-                let at = oldest.get(&Arc::as_ptr(s)).copied().unwrap_or(0);
-                (s.kind.as_str(), s.name.as_str(), at, s.error().is_some())
+                let at = s
+                    .series
+                    .iter()
+                    .map(|x| x.sample().map_or(0, |(_, at)| at))
+                    .min();
+                (
+                    s.kind.as_str(),
+                    s.name.as_str(),
+                    at.unwrap_or(0),
+                    s.error().is_some(),
+                )
             })
+            .chain(entries.iter().map(|(p, snap)| {
+                let failing = p.source.error().is_some();
+                ("promql", p.source.name.as_str(), snap.read_at_ms, failing)
+            }))
             .collect();
         if !sources.is_empty() {
             let mut fam = encoder.encode_descriptor(
