@@ -94,18 +94,23 @@ pub fn load_average() -> String {
 /// CPU time (user + system) of every thread of `pid`, live or exited, from
 /// `/proc/<pid>/stat`, in nanoseconds (clock-tick resolution, `CLK_TCK` = 100).
 pub fn process_cpu_ticks_ns(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
+    cpu_ticks(pid).map_or(0, |t| t * 10_000_000)
+}
+
+/// The same in seconds; `None` if the process is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    cpu_ticks(pid).map(|t| t as f64 / 100.0)
+}
+
+/// utime + stime of `pid` in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after "(comm)": state is field 3, utime 14, stime 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0;
-    };
+    let (_, rest) = stat.rsplit_once(')')?;
     let f: Vec<u64> = rest
         .split_whitespace()
         .skip(1)
         .map(|v| v.parse().unwrap_or(0))
         .collect();
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    ticks * 10_000_000
+    Some(f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0))
 }

@@ -127,14 +127,10 @@ fn adapter_bin() -> PathBuf {
     bin
 }
 
-/// utime + stime of a process, seconds.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
+#[path = "../../benches/support/procstat.rs"]
+mod procstat;
+
+use procstat::cpu_seconds;
 
 /// The true depth: `LLEN`, or the group's lag.
 async fn true_depth(conn: &mut redis::aio::MultiplexedConnection, kind: &str) -> Option<f64> {

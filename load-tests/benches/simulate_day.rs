@@ -30,21 +30,18 @@ const SCENARIO: &str = include_str!("scenarios/simulate-day.yaml");
 /// The target, seconds.
 const TARGET_SECONDS: f64 = 5.0;
 
-/// Peak resident set size of this process, from `/proc/self/status`.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 #[path = "../../benches/support/procstat.rs"]
 mod procstat;
 
 /// CPU seconds this process has used (all threads, user + system), to tell
 /// the code's cost from a busy machine's share.
 fn cpu_seconds() -> Option<f64> {
-    Some(procstat::process_cpu_ticks_ns(std::process::id()) as f64 / 1e9)
+    procstat::cpu_seconds(std::process::id())
+}
+
+/// Peak resident set size of this process (`VmHWM`).
+fn peak_rss_mib() -> Option<f64> {
+    procstat::memory(std::process::id()).map(|m| m.hwm_kib as f64 / 1024.0)
 }
 
 fn main() {

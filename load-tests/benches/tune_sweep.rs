@@ -40,7 +40,7 @@ mod procstat;
 /// CPU seconds this process has used (all threads, user + system), to tell
 /// the code's cost from a busy machine's share.
 fn cpu_seconds() -> Option<f64> {
-    Some(procstat::process_cpu_ticks_ns(std::process::id()) as f64 / 1e9)
+    procstat::cpu_seconds(std::process::id())
 }
 
 fn main() {
